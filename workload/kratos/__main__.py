@@ -1,0 +1,5 @@
+"""``python -m kratos``."""
+
+from kratos.cli import main
+
+main()

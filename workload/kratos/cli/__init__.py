@@ -1,0 +1,16 @@
+"""The ``kratos`` command line, shaped like upstream's."""
+
+from __future__ import annotations
+
+import click
+
+from kratos.cli import version
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Kratos: identity and user management that speaks the Ory Kratos API."""
+
+
+for command in (version.version,):
+    main.add_command(command)

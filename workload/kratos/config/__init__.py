@@ -1,0 +1,1 @@
+"""Kratos configuration: kratos.yaml files plus environment overrides, typed and validated."""

@@ -1,0 +1,1 @@
+"""Identities: model, traits handling and the admin API."""

@@ -1,0 +1,1 @@
+"""Identity schema loading, the ory.sh/kratos extension and traits validation."""

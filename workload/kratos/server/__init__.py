@@ -1,0 +1,1 @@
+"""ASGI applications for the public and admin ports."""

@@ -1,0 +1,1 @@
+"""UI containers, nodes and the upstream text messages."""
