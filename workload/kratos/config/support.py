@@ -1,0 +1,105 @@
+"""Features this server does not implement yet: configs enabling them are refused at start-up.
+
+One row per feature: (key path, predicate on the config, what to tell the operator). The issue that
+implements a feature deletes its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import reduce
+from typing import Any, NamedTuple
+
+from kratos.config.model import KratosConfig
+
+
+class Unsupported(NamedTuple):
+    """A feature that is refused when ``enabled(config)`` is true."""
+
+    path: str
+    enabled: Callable[[KratosConfig], bool]
+    message: str
+
+
+def _value(config: KratosConfig, path: str) -> Any:
+    return reduce(getattr, path.split("."), config)
+
+
+def _when(path: str, test: str, message: str) -> Unsupported:
+    """Refuse a feature when the attribute at key path ``test`` is truthy."""
+    return Unsupported(path, lambda c: bool(_value(c, test)), message)
+
+
+def _switch(path: str, feature: str) -> Unsupported:
+    """Refuse a feature turned on by ``<path>.enabled``."""
+    return _when(path, f"{path}.enabled", f"{feature} is not implemented yet; set {path}.enabled to false")
+
+
+def _flag(path: str, feature: str) -> Unsupported:
+    """Refuse a feature turned on by the boolean ``path`` itself."""
+    return _when(path, path, f"{feature} is not implemented yet; set it to false")
+
+
+def _present(path: str, feature: str) -> Unsupported:
+    """Refuse a feature turned on by giving ``path`` any (non-empty) value."""
+    return _when(path, path, f"{feature} is not implemented yet; remove {path}")
+
+
+def _hook(*names: str) -> Callable[[KratosConfig], bool]:
+    return lambda c: any(hook.hook in names for _, hook in c.selfservice.iter_hooks())
+
+
+UNSUPPORTED: tuple[Unsupported, ...] = (
+    _switch("selfservice.methods.oidc", "OpenID Connect sign-in"),
+    _switch("selfservice.methods.webauthn", "WebAuthn"),
+    _switch("selfservice.methods.passkey", "passkey sign-in"),
+    _switch("selfservice.methods.totp", "TOTP"),
+    _switch("selfservice.methods.lookup_secret", "lookup secret (recovery code) sign-in"),
+    _switch("selfservice.methods.link", "the link method (magic links)"),
+    _flag("selfservice.methods.code.passwordless_enabled", "passwordless sign-in with one-time codes"),
+    _flag("selfservice.methods.code.mfa_enabled", "one-time codes as a second factor"),
+    _present("selfservice.methods.b2b.config.organizations", "B2B single sign-on"),
+    _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
+    _switch("selfservice.flows.recovery", "account recovery"),
+    _switch("selfservice.flows.verification", "address verification"),
+    Unsupported("selfservice.flows", _hook("web_hook"), "web hooks are not implemented yet; remove them"),
+    Unsupported(
+        "selfservice.flows",
+        _hook("b2b_sso", "organization"),
+        "B2B SSO hooks are not implemented yet; remove them",
+    ),
+    Unsupported(
+        "courier.delivery_strategy",
+        lambda c: c.courier.delivery_strategy == "http",
+        "HTTP delivery of messages is not implemented yet; set courier.delivery_strategy to smtp",
+    ),
+    _present("courier.channels", "sending SMS through courier channels"),
+    _present("session.whoami.tokenizer.templates", "session tokenization (JWT)"),
+    _present("tracing.provider", "tracing"),
+    Unsupported(
+        "ciphers.algorithm",
+        lambda c: c.ciphers.algorithm != "noop",
+        "encryption at rest is not implemented yet; set ciphers.algorithm to noop",
+    ),
+    _when(
+        "serve.public.tls", "serve.public.tls.enabled", "TLS is not implemented yet; terminate TLS in a proxy"
+    ),
+    _when(
+        "serve.admin.tls", "serve.admin.tls.enabled", "TLS is not implemented yet; terminate TLS in a proxy"
+    ),
+    _when(
+        "serve.public.socket",
+        "serve.public.uses_socket",
+        "unix sockets are not implemented yet; use host/port",
+    ),
+    _when(
+        "serve.admin.socket", "serve.admin.uses_socket", "unix sockets are not implemented yet; use host/port"
+    ),
+    _present("organizations", "the organizations feature"),
+    _present("oauth2_provider.url", "the Ory Hydra (OAuth2 provider) integration"),
+)
+
+
+def unsupported_features(config: KratosConfig) -> list[str]:
+    """``<key.path>: <message>`` for every unimplemented feature the config enables."""
+    return [f"{row.path}: {row.message}" for row in UNSUPPORTED if row.enabled(config)]

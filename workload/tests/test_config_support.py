@@ -1,0 +1,187 @@
+"""Unimplemented features are refused at start-up; the upstream quickstart configs load otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kratos.config import UNSUPPORTED, ConfigError, load_config, unsupported_features
+
+DATA = Path(__file__).parent / "data" / "config"
+
+MINIMAL = """
+dsn: memory
+identity:
+  schemas:
+    - id: default
+      url: file:///etc/identity.schema.json
+selfservice:
+  default_browser_return_url: http://127.0.0.1:4455/
+"""
+
+
+def load(tmp_path: Path, extra: str, *, check_support: bool = True) -> list[str]:
+    base = tmp_path / "base.yml"
+    base.write_text(MINIMAL)
+    overlay = tmp_path / "extra.yml"
+    overlay.write_text(extra)
+    try:
+        load_config([base, overlay], env={}, check_support=check_support)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+QUICKSTARTS = {
+    "quickstart-email-password.kratos.yml": [
+        "selfservice.methods.totp: TOTP is not implemented yet; "
+        "set selfservice.methods.totp.enabled to false",
+        "selfservice.methods.lookup_secret: lookup secret (recovery code) sign-in is not implemented yet; "
+        "set selfservice.methods.lookup_secret.enabled to false",
+        "selfservice.methods.link: the link method (magic links) is not implemented yet; "
+        "set selfservice.methods.link.enabled to false",
+        "selfservice.flows.recovery: account recovery is not implemented yet; "
+        "set selfservice.flows.recovery.enabled to false",
+        "selfservice.flows.verification: address verification is not implemented yet; "
+        "set selfservice.flows.verification.enabled to false",
+        "ciphers.algorithm: encryption at rest is not implemented yet; set ciphers.algorithm to noop",
+    ],
+    "quickstart-all-strategies.kratos.yml": [
+        "selfservice.methods.webauthn: WebAuthn is not implemented yet; "
+        "set selfservice.methods.webauthn.enabled to false",
+        "selfservice.methods.passkey: passkey sign-in is not implemented yet; "
+        "set selfservice.methods.passkey.enabled to false",
+        "selfservice.flows.recovery: account recovery is not implemented yet; "
+        "set selfservice.flows.recovery.enabled to false",
+        "ciphers.algorithm: encryption at rest is not implemented yet; set ciphers.algorithm to noop",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUICKSTARTS))
+def test_quickstart_loads_without_support_check(name: str) -> None:
+    config = load_config([DATA / name], env={}, check_support=False)
+    assert config.dsn == "memory"
+    assert config.version == "v0.13.0"
+    assert config.log.level == "debug"
+    assert config.log.leak_sensitive_values is True
+    assert config.secrets.cookie_secrets() == ["PLEASE-CHANGE-ME-I-AM-VERY-INSECURE"]
+    assert config.secrets.cipher == ["32-LONG-SECRET-NOT-SECURE-AT-ALL"]
+    assert config.hashers.bcrypt.cost == 12  # 8 in the file, raised outside dev mode
+    assert config.serve.admin.base_url == "http://kratos:4434/"
+    assert config.selfservice.flows.login.lifespan.total_seconds() == 600
+    assert config.selfservice.flows.settings.privileged_session_max_age.total_seconds() == 900
+    assert config.courier.smtp.connection_uri == "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true"
+    assert load_config([DATA / name], env={}, dev=True, check_support=False).hashers.bcrypt.cost == 8
+
+
+@pytest.mark.parametrize("name", sorted(QUICKSTARTS))
+def test_quickstart_refuses_exactly_its_unsupported_parts(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config([DATA / name], env={})
+    assert caught.value.problems == QUICKSTARTS[name]
+
+
+def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) -> None:
+    off = tmp_path / "off.yml"
+    off.write_text(
+        "selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n"
+        "  flows: {recovery: {enabled: false}}\nciphers: {algorithm: noop}\n"
+    )
+    config = load_config([DATA / "quickstart-all-strategies.kratos.yml", off], env={})
+    assert config.selfservice.methods.webauthn.config.rp is not None
+    assert config.selfservice.methods.webauthn.config.rp.origin == "http://localhost:4455"
+    env = {
+        "SELFSERVICE_METHODS_TOTP_ENABLED": "false",
+        "SELFSERVICE_METHODS_LOOKUP_SECRET_ENABLED": "false",
+        "SELFSERVICE_METHODS_LINK_ENABLED": "false",
+        "SELFSERVICE_FLOWS_RECOVERY_ENABLED": "false",
+        "SELFSERVICE_FLOWS_VERIFICATION_ENABLED": "false",
+        "CIPHERS_ALGORITHM": "noop",
+    }
+    load_config([DATA / "quickstart-email-password.kratos.yml"], env=env)
+
+
+def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
+    assert load(tmp_path, "") == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "selfservice: {methods: {oidc: {enabled: true}}}",
+            "selfservice.methods.oidc: OpenID Connect sign-in is not implemented yet; "
+            "set selfservice.methods.oidc.enabled to false",
+        ),
+        (
+            "selfservice: {methods: {code: {passwordless_enabled: true}}}",
+            "selfservice.methods.code.passwordless_enabled: passwordless sign-in with one-time codes is not "
+            "implemented yet; set it to false",
+        ),
+        (
+            "selfservice: {methods: {code: {mfa_enabled: true}}}",
+            "selfservice.methods.code.mfa_enabled: one-time codes as a second factor is not implemented yet; "
+            "set it to false",
+        ),
+        (
+            "selfservice: {flows: {settings: {after: {password: {hooks: "
+            "[{hook: web_hook, config: {url: 'https://x', method: POST}}]}}}}}",
+            "selfservice.flows: web hooks are not implemented yet; remove them",
+        ),
+        (
+            "courier: {delivery_strategy: http}",
+            "courier.delivery_strategy: HTTP delivery of messages is not implemented yet; "
+            "set courier.delivery_strategy to smtp",
+        ),
+        (
+            "courier: {channels: [{id: sms, request_config: {url: 'https://sms'}}]}",
+            "courier.channels: sending SMS through courier channels is not implemented yet; "
+            "remove courier.channels",
+        ),
+        (
+            "session: {whoami: {tokenizer: {templates: {jwt: {jwks_url: 'file:///k.json'}}}}}",
+            "session.whoami.tokenizer.templates: session tokenization (JWT) is not implemented yet; "
+            "remove session.whoami.tokenizer.templates",
+        ),
+        (
+            "tracing: {provider: jaeger}",
+            "tracing.provider: tracing is not implemented yet; remove tracing.provider",
+        ),
+        (
+            "serve: {public: {tls: {cert: {path: /c.pem}, key: {path: /k.pem}}}}",
+            "serve.public.tls: TLS is not implemented yet; terminate TLS in a proxy",
+        ),
+        (
+            "serve: {admin: {host: 'unix:/run/kratos.sock'}}",
+            "serve.admin.socket: unix sockets are not implemented yet; use host/port",
+        ),
+        (
+            "organizations: [{id: x}]",
+            "organizations: the organizations feature is not implemented yet; remove organizations",
+        ),
+        (
+            "oauth2_provider: {url: 'http://hydra:4445'}",
+            "oauth2_provider.url: the Ory Hydra (OAuth2 provider) integration is not implemented yet; "
+            "remove oauth2_provider.url",
+        ),
+    ],
+)
+def test_each_unsupported_feature_is_refused(tmp_path: Path, extra: str, expected: str) -> None:
+    assert load(tmp_path, extra) == [expected]
+    assert load(tmp_path, extra, check_support=False) == []
+
+
+def test_empty_tls_block_is_not_tls(tmp_path: Path) -> None:
+    assert load(tmp_path, "serve: {public: {tls: {}}}") == []
+
+
+def test_table_paths_are_key_paths(tmp_path: Path) -> None:
+    base = tmp_path / "base.yml"
+    base.write_text(MINIMAL)
+    config = load_config([base], env={})
+    assert unsupported_features(config) == []
+    for row in UNSUPPORTED:
+        assert row.path.split(".")[0] in type(config).model_fields
+        assert not row.enabled(config), row.path
