@@ -126,7 +126,7 @@ def _parse(raw_bytes: bytes) -> Any:
 
 
 def parse_schema(schema_id: str, raw_bytes: bytes, url: str = "") -> IdentitySchema:
-    """An identity schema from its JSON bytes (e.g. as a server serves it); raises :class:`SchemaLoadError`."""
+    """An identity schema from its JSON bytes, as a server serves it; raises :class:`SchemaLoadError`."""
     try:
         return IdentitySchema(schema_id, url, _parse(raw_bytes), raw_bytes)
     except ValueError as exc:

@@ -52,7 +52,7 @@ def _under_failed_type(error: ValidationError, failed: list[tuple[tuple[Any, ...
 
 
 def relevant(errors: list[ValidationError]) -> list[ValidationError]:
-    """Drop what upstream never reports: checks of a node whose type is wrong, duplicate requireds."""
+    """Drop what upstream never reports: checks of a node whose type is wrong, duplicate "required" errors."""
     failed = [
         (tuple(e.absolute_path), tuple(e.absolute_schema_path)[:-1]) for e in errors if e.validator == "type"
     ]

@@ -48,7 +48,7 @@ class KratosError(Exception):
 
 
 def _status_message(status: int) -> str:
-    """herodot's default messages for the common statuses."""
+    """Herodot's default messages for the common statuses."""
     return {
         400: "The request was malformed or contained invalid parameters",
         401: "The request could not be authorized",

@@ -14,7 +14,7 @@ MessageType = Literal["info", "error", "success"]
 @cache
 def catalogue() -> dict[int, dict[str, str]]:
     """Every upstream message id with its name, default text and type."""
-    raw = json.loads(resources.files(__package__).joinpath("messages.json").read_text())
+    raw = json.loads(resources.files("kratos.ui").joinpath("messages.json").read_text())
     return {int(key): value for key, value in raw.items()}
 
 
