@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kratos.cli import version
+from kratos.cli import migrate, version
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,5 +12,5 @@ def main() -> None:
     """Kratos: identity and user management that speaks the Ory Kratos API."""
 
 
-for command in (version.version,):
+for command in (migrate.migrate, version.version):
     main.add_command(command)

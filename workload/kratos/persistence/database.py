@@ -1,0 +1,93 @@
+"""The database handle: one async engine per process, built from a Kratos DSN."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from kratos.persistence import migrate
+from kratos.persistence.dsn import DatabaseURL, parse_dsn
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(url: DatabaseURL) -> AsyncEngine:
+    """Build the async engine for ``url``.
+
+    SQLite gets its pragmas (foreign keys, WAL, ...) on every connection and real transactions: the
+    driver's implicit BEGIN is turned off and SQLAlchemy emits ``url.begin`` itself, so reads and DDL
+    are transactional too.
+    """
+    engine = create_async_engine(
+        url.url, json_serializer=_dumps, json_deserializer=orjson.loads, **url.engine_kwargs
+    )
+    if url.dialect == "sqlite":
+        _configure_sqlite(engine, url)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, url: DatabaseURL) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in url.on_connect:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(url.begin)
+
+
+class Database:
+    """Owns the engine; open with :meth:`open`, close with :meth:`close` (or ``async with``)."""
+
+    def __init__(self, url: DatabaseURL, engine: AsyncEngine) -> None:
+        self.url = url
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, dsn: str) -> Database:
+        """Parse ``dsn`` and create the engine (connections are made lazily)."""
+        url = parse_dsn(dsn)
+        return cls(url, create_engine(url))
+
+    async def ping(self, timeout: float | None = None) -> None:
+        """Run ``SELECT 1``; raise when the database does not answer (within ``timeout`` seconds)."""
+        async with asyncio.timeout(timeout), self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def is_migrated(self) -> bool:
+        """Whether every known migration is applied."""
+        return await migrate.is_migrated(self.engine)
+
+    async def migrate_if_memory(self) -> None:
+        """Create the schema of an in-memory database, which starts empty on every run."""
+        if self.url.is_memory:
+            await migrate.upgrade(self.engine)
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.redacted()!r})"

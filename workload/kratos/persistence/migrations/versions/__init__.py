@@ -1,0 +1,1 @@
+"""One module per schema revision: ``<NNNN>_<name>.py``, each revising the one before."""

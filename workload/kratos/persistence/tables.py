@@ -1,0 +1,131 @@
+"""SQLAlchemy Core tables: the identity aggregate (one tenant per database, no ``nid``).
+
+Names of constraints and indexes follow :data:`NAMING_CONVENTION`, so migrations can refer to them on
+every database. Keep generated names within 63 characters (PostgreSQL's limit; MySQL's is 64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+from kratos.persistence.types import JSONType, UTCDateTime
+
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _timestamps() -> tuple[Column[Any], Column[Any]]:
+    return (
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )
+
+
+def _identity_fk(*, index: bool) -> Column[Any]:
+    return Column(
+        "identity_id", Uuid(), ForeignKey("identities.id", ondelete="CASCADE"), nullable=False, index=index
+    )
+
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("schema_id", String(2048), nullable=False),
+    Column("traits", JSONType(), nullable=False),
+    Column("state", String(16), nullable=False, server_default=text("'active'")),
+    Column("state_changed_at", UTCDateTime(), nullable=True),
+    Column("metadata_public", JSONType(), nullable=True),
+    Column("metadata_admin", JSONType(), nullable=True),
+    Column("external_id", String(64), nullable=True, unique=True),
+    Column("organization_id", Uuid(), nullable=True),
+    Column("available_aal", String(4), nullable=True),
+    *_timestamps(),
+    CheckConstraint("external_id IS NULL OR external_id <> ''", name="external_id_not_empty"),
+)
+
+identity_credentials = Table(
+    "identity_credentials",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    _identity_fk(index=False),  # UNIQUE(identity_id, type) serves lookups by identity
+    Column("type", String(32), nullable=False),
+    Column("config", JSONType(), nullable=False),
+    Column("version", Integer(), nullable=False, server_default=text("0")),
+    *_timestamps(),
+    UniqueConstraint("identity_id", "type"),
+)
+
+identity_credential_identifiers = Table(
+    "identity_credential_identifiers",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "identity_credential_id",
+        Uuid(),
+        ForeignKey("identity_credentials.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _identity_fk(index=True),  # denormalised: identifier -> identity in one indexed query
+    Column("type", String(32), nullable=False),
+    Column("identifier", String(255), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("type", "identifier"),
+)
+
+identity_verifiable_addresses = Table(
+    "identity_verifiable_addresses",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    _identity_fk(index=True),
+    Column("via", String(16), nullable=False),
+    Column("value", String(400), nullable=False),
+    Column("verified", Boolean(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("verified_at", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    UniqueConstraint("via", "value"),
+)
+
+identity_recovery_addresses = Table(
+    "identity_recovery_addresses",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    _identity_fk(index=True),
+    Column("via", String(16), nullable=False),
+    Column("value", String(400), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("via", "value"),
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "identities",
+    "identity_credential_identifiers",
+    "identity_credentials",
+    "identity_recovery_addresses",
+    "identity_verifiable_addresses",
+    "metadata",
+]
