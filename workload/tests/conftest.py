@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from postgres import PostgresCluster, find_bindir, start_postgres
 
+pytest_plugins = ["server_fixtures"]
 
 
 @pytest.fixture(scope="session")

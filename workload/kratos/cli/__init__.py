@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kratos.cli import migrate, version
+from kratos.cli import identities, migrate, serve, version
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,5 +12,5 @@ def main() -> None:
     """Kratos: identity and user management that speaks the Ory Kratos API."""
 
 
-for command in (migrate.migrate, version.version):
+for command in (serve.serve, migrate.migrate, version.version, *identities.COMMANDS):
     main.add_command(command)

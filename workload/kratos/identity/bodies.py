@@ -1,0 +1,122 @@
+"""Request bodies of the identity admin API, validated strictly like upstream's decoder."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kratos.identity.model import State
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PasswordConfig(_Strict):
+    """A password to import: plain text or an existing hash."""
+
+    password: str | None = None
+    hashed_password: str | None = None
+    use_password_migration_hook: bool | None = None
+
+
+class PasswordImport(_Strict):
+    """``credentials.password``."""
+
+    config: PasswordConfig
+
+
+class OidcProviderImport(_Strict):
+    """A social sign-in link to import."""
+
+    provider: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    organization: uuid.UUID | None = None
+    use_auto_link: bool | None = None
+
+
+class OidcConfig(_Strict):
+    """``credentials.oidc.config``."""
+
+    providers: list[OidcProviderImport] = Field(default_factory=list)
+
+
+class OidcImport(_Strict):
+    """``credentials.oidc``."""
+
+    config: OidcConfig
+
+
+class CredentialsImport(_Strict):
+    """``credentials``: the importable kinds; others are refused by the service."""
+
+    password: PasswordImport | None = None
+    oidc: OidcImport | None = None
+    totp: dict[str, Any] | None = None
+    lookup_secret: dict[str, Any] | None = None
+    webauthn: dict[str, Any] | None = None
+    passkey: dict[str, Any] | None = None
+    saml: dict[str, Any] | None = None
+
+
+class VerifiableAddressImport(BaseModel):
+    """An imported verifiable address; matched to the schema's addresses by value."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    value: str
+    via: Literal["email", "sms"] = "email"
+    verified: bool = False
+    status: Literal["pending", "sent", "completed"] = "pending"
+    verified_at: datetime | None = None
+
+
+class RecoveryAddressImport(BaseModel):
+    """An imported recovery address; matched to the schema's addresses by value."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    value: str
+    via: Literal["email", "sms"] = "email"
+
+
+class IdentityBody(_Strict):
+    """Fields shared by create and update."""
+
+    schema_id: str = ""
+    traits: Any
+    state: State | None = None
+    credentials: CredentialsImport | None = None
+    metadata_public: Any = None
+    metadata_admin: Any = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=64)
+    region: str | None = None
+
+
+class CreateIdentityBody(IdentityBody):
+    """``POST /admin/identities``."""
+
+    schema_id: str = Field(min_length=1)
+    verifiable_addresses: list[VerifiableAddressImport] | None = None
+    recovery_addresses: list[RecoveryAddressImport] | None = None
+    organization_id: uuid.UUID | None = None
+
+
+class UpdateIdentityBody(IdentityBody):
+    """``PUT /admin/identities/{id}``: the full identity, credentials optional."""
+
+
+class IdentityPatch(_Strict):
+    """One entry of a batch: ``{create, patch_id}``."""
+
+    create: CreateIdentityBody | None = None
+    patch_id: uuid.UUID | None = None
+
+
+class BatchPatchBody(_Strict):
+    """``PATCH /admin/identities``."""
+
+    identities: list[dict[str, Any]] = Field(max_length=2000)

@@ -1,0 +1,319 @@
+"""The identity admin API: ``/admin/identities``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import jsonpatch
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kratos.identity.bodies import (
+    BatchPatchBody,
+    CreateIdentityBody,
+    IdentityPatch,
+    RecoveryAddressImport,
+    UpdateIdentityBody,
+    VerifiableAddressImport,
+)
+from kratos.identity.model import CredentialsType, Identity, RecoveryAddress, State, VerifiableAddress
+from kratos.identity.service import IdentityService, parse_id
+from kratos.registry import Registry
+from kratos.server.errors import BadRequest, Conflict, KratosError, NotFound
+from kratos.server.responses import JSONResponse, read_json, read_json_object
+
+MAX_PAGE_SIZE = 500
+MAX_IDS = 500
+MAX_BATCH = 1000
+MAX_BATCH_PLAINTEXT = 200
+PATCH_MEDIA_TYPES = frozenset({"application/json", "application/json-patch+json"})
+_PROTECTED_PATHS = ("/id", "/credentials", "/state_changed_at", "/created_at", "/updated_at", "/schema_url")
+_UNDELETABLE = frozenset({CredentialsType.PASSKEY, CredentialsType.CODE})
+_BY_PROVIDER = frozenset({CredentialsType.OIDC, CredentialsType.SAML})
+
+
+def identity_admin_routes(registry: Registry) -> list[Route]:
+    """Every identity route of the admin API."""
+    api = IdentityAdminAPI(registry)
+    return [
+        Route("/identities", api.list, methods=["GET"]),
+        Route("/identities", api.create, methods=["POST"]),
+        Route("/identities", api.batch_patch, methods=["PATCH"]),
+        Route("/identities/by/external/{external_id}", api.get_by_external_id, methods=["GET"]),
+        Route("/identities/{id}", api.get, methods=["GET"]),
+        Route("/identities/{id}", api.update, methods=["PUT"]),
+        Route("/identities/{id}", api.patch, methods=["PATCH"]),
+        Route("/identities/{id}", api.delete, methods=["DELETE"]),
+        Route("/identities/{id}/credentials/{type}", api.delete_credentials, methods=["DELETE"]),
+    ]
+
+
+class IdentityAdminAPI:
+    """Handlers bound to one registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.service: IdentityService = registry.identities
+
+    def _render(self, identity: Identity, *, declassify: frozenset[str] = frozenset()) -> dict[str, Any]:
+        return identity.to_json(self.service.schema_url(identity), credentials=True, declassify=declassify)
+
+    async def list(self, request: Request) -> Response:
+        """``GET /admin/identities``: keyset pages, ``ids`` and ``credentials_identifier`` filters."""
+        query = request.query_params
+        page_size = _int_param(
+            query.get("page_size") or query.get("per_page"), "page_size", 250, 1, MAX_PAGE_SIZE
+        )
+        token = query.get("page_token")
+        after = _uuid_param(token, "page_token") if token else None
+        ids = query.getlist("ids")
+        if len(ids) > MAX_IDS:
+            raise BadRequest(f"The ids parameter accepts at most {MAX_IDS} ids.")
+        identifier = query.get("credentials_identifier") or None
+        if identifier and query.get("preview_credentials_identifier_similar"):
+            raise BadRequest(
+                "Cannot pass both credentials_identifier and preview_credentials_identifier_similar."
+            )
+        organization = query.get("organization_id")
+        page, next_after = await self.service.repository.list(
+            page_size=page_size,
+            after=after,
+            ids=[_uuid_param(value, "ids") for value in ids] if ids else None,
+            credentials_identifier=identifier,
+            organization_id=_uuid_param(organization, "organization_id") if organization else None,
+        )
+        headers = {"Link": self._links(request, page_size, next_after)} if not ids else None
+        return JSONResponse([self._render(identity) for identity in page], headers=headers)
+
+    def _links(self, request: Request, page_size: int, next_after: uuid.UUID | None) -> str:
+        base = str(self.registry.config.serve.admin.base_url).rstrip("/") + "/admin/identities?"
+        kept = {
+            k: v for k, v in request.query_params.items() if k not in ("page_token", "page_size", "per_page")
+        }
+        links = [f'<{base}{urlencode({**kept, "page_size": page_size})}>; rel="first"']
+        if next_after is not None:
+            links.append(
+                f'<{base}{urlencode({**kept, "page_size": page_size, "page_token": next_after})}>; rel="next"'
+            )
+        return ",".join(links)
+
+    async def get(self, request: Request) -> Response:
+        """``GET /admin/identities/{id}``."""
+        declassify = _declassify(request)
+        identity = await self.service.get(request.path_params["id"])
+        return JSONResponse(self._render(identity, declassify=declassify))
+
+    async def get_by_external_id(self, request: Request) -> Response:
+        """``GET /admin/identities/by/external/{externalID}``."""
+        declassify = _declassify(request)
+        identity = await self.service.repository.get_by_external_id(request.path_params["external_id"])
+        if identity is None:
+            raise NotFound("Unable to locate the resource")
+        return JSONResponse(self._render(identity, declassify=declassify))
+
+    async def create(self, request: Request) -> Response:
+        """``POST /admin/identities``: 201 with the identity."""
+        body = CreateIdentityBody.model_validate(await read_json_object(request))
+        identity = await self.service.create(body)
+        location = (
+            f"{str(self.registry.config.serve.admin.base_url).rstrip('/')}/admin/identities/{identity.id}"
+        )
+        return JSONResponse(self._render(identity), status_code=201, headers={"Location": location})
+
+    async def update(self, request: Request) -> Response:
+        """``PUT /admin/identities/{id}``."""
+        body = UpdateIdentityBody.model_validate(await read_json_object(request))
+        identity = await self.service.get(request.path_params["id"])
+        return JSONResponse(self._render(await self.service.update(identity, body)))
+
+    async def patch(self, request: Request) -> Response:
+        """``PATCH /admin/identities/{id}``: an RFC 6902 JSON Patch."""
+        operations = await read_json(request, PATCH_MEDIA_TYPES)
+        if not isinstance(operations, list):
+            raise BadRequest("A JSON Patch document must be an array of operations.")
+        identity = await self.service.get(request.path_params["id"])
+        document = orjson.loads(
+            orjson.dumps(
+                identity.to_json(self.service.schema_url(identity)), default=str, option=orjson.OPT_UTC_Z
+            )
+        )
+        for operation in operations:
+            if not isinstance(operation, dict):
+                raise BadRequest("Every JSON Patch operation must be an object.")
+            for key in ("path", "from"):
+                target = operation.get(key)
+                if isinstance(target, str) and any(
+                    target == p or target.startswith(p + "/") for p in _PROTECTED_PATHS
+                ):
+                    raise BadRequest(
+                        f"An error occurred when applying the JSON patch: path {target} cannot be patched."
+                    )
+        try:
+            patched = jsonpatch.apply_patch(document, operations)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
+            raise BadRequest(f"An error occurred when applying the JSON patch: {exc}") from None
+        _apply_patched(identity, patched, self.service)
+        return JSONResponse(self._render(await self.service.save(identity)))
+
+    async def delete(self, request: Request) -> Response:
+        """``DELETE /admin/identities/{id}``: 204."""
+        await self.service.delete(request.path_params["id"])
+        return Response(status_code=204)
+
+    async def delete_credentials(self, request: Request) -> Response:
+        """``DELETE /admin/identities/{id}/credentials/{type}``: 204."""
+        kind = request.path_params["type"]
+        if kind not in CredentialsType.__members__.values():
+            raise BadRequest(f"Unknown credentials type {kind}.")
+        if kind in _UNDELETABLE:
+            raise BadRequest(f"You cannot remove {kind} credentials through this API.")
+        identity = await self.service.get(request.path_params["id"])
+        credential = identity.credentials.get(kind)
+        if credential is None:
+            raise NotFound(f"You tried to remove a {kind} but this user have no {kind} set up.")
+        if kind in _BY_PROVIDER:
+            identifier = request.query_params.get("identifier")
+            if not identifier:
+                raise BadRequest(f"The identifier query parameter is required to remove {kind} credentials.")
+            providers = credential.config.get("providers", [])
+            kept = [p for p in providers if f"{p.get('provider')}:{p.get('subject')}" != identifier]
+            if len(kept) == len(providers):
+                raise NotFound(f"The identity has no {kind} credential with identifier {identifier}.")
+            credential.config = {**credential.config, "providers": kept}
+            credential.identifiers = [i for i in credential.identifiers if i != identifier]
+            if not kept:
+                del identity.credentials[kind]
+        else:
+            del identity.credentials[kind]
+        await self.service.save(identity, recreate=False)
+        return Response(status_code=204)
+
+    async def batch_patch(self, request: Request) -> Response:
+        """``PATCH /admin/identities``: create many identities; per-entry results."""
+        body = BatchPatchBody.model_validate(await read_json_object(request))
+        if len(body.identities) > MAX_BATCH:
+            raise BadRequest(f"The maximum number of identities that can be created at once is {MAX_BATCH}.")
+        results: list[dict[str, Any]] = []
+        pending: list[tuple[int, Identity]] = []
+        plaintext = 0
+        for entry in body.identities:
+            patch_id = entry.get("patch_id") if isinstance(entry, dict) else None
+            result: dict[str, Any] = {"action": "create", **({"patch_id": patch_id} if patch_id else {})}
+            results.append(result)
+            try:
+                patch = IdentityPatch.model_validate(entry)
+                if patch.create is None:
+                    raise BadRequest("Every patch needs a create body.")
+                password = patch.create.credentials and patch.create.credentials.password
+                plaintext += bool(password and password.config.password)
+                if plaintext > MAX_BATCH_PLAINTEXT:
+                    raise BadRequest(
+                        f"At most {MAX_BATCH_PLAINTEXT} identities with plaintext passwords "
+                        "can be imported at once."
+                    )
+                pending.append((len(results) - 1, await self.service.build(patch.create)))
+            except (KratosError, ValidationError) as exc:
+                _fail(result, exc)
+        stored = await self.service.create_many([identity for _, identity in pending])
+        for (index, identity), error in zip(pending, stored, strict=True):
+            if error is None:
+                results[index]["identity"] = identity.id
+            else:
+                _fail(results[index], error)
+        if results and all(result["action"] == "error" for result in results):
+            statuses = {result["error"]["code"] for result in results}
+            raise (Conflict if statuses == {409} else BadRequest)(
+                "None of the identities could be created.", details={"identities": results}
+            )
+        return JSONResponse({"identities": results})
+
+
+def _fail(result: dict[str, Any], error: BaseException) -> None:
+    if isinstance(error, ValidationError):
+        error = BadRequest(f"The request body is invalid: {error.errors()[0]['msg']}")
+    kratos_error = error if isinstance(error, KratosError) else BadRequest(str(error))
+    result["action"] = "error"
+    result["error"] = kratos_error.to_dict()["error"]
+
+
+def _apply_patched(identity: Identity, patched: Any, service: IdentityService) -> None:
+    """Copy the patchable fields of a patched document back onto the identity."""
+    if not isinstance(patched, dict):
+        raise BadRequest("The JSON patch must leave an identity object.")
+    try:
+        state = State(patched.get("state", identity.state))
+    except ValueError:
+        raise BadRequest(
+            f"The supplied state ('{patched.get('state')}') was not valid. "
+            "Valid states are ('active', 'inactive')."
+        ) from None
+    service.set_state(identity, state)
+    schema_id = patched.get("schema_id")
+    if not isinstance(schema_id, str) or not schema_id:
+        raise BadRequest("schema_id must be a non-empty string.")
+    external_id = patched.get("external_id")
+    if external_id is not None and (not isinstance(external_id, str) or not 0 < len(external_id) <= 64):
+        raise BadRequest("external_id must be a string of 1 to 64 characters.")
+    identity.schema_id = schema_id
+    identity.traits = patched.get("traits")
+    identity.metadata_public = patched.get("metadata_public")
+    identity.metadata_admin = patched.get("metadata_admin")
+    identity.external_id = external_id
+    try:
+        verifiable = [
+            VerifiableAddressImport.model_validate(a) for a in patched.get("verifiable_addresses") or ()
+        ]
+        recovery = [RecoveryAddressImport.model_validate(a) for a in patched.get("recovery_addresses") or ()]
+    except ValidationError as exc:
+        raise BadRequest(f"The patched addresses are invalid: {exc.errors()[0]['msg']}") from None
+    known = {(a.via, a.value): a for a in identity.verifiable_addresses}
+    identity.verifiable_addresses = [_patched_address(known.get((a.via, a.value)), a) for a in verifiable]
+    known_recovery = {(a.via, a.value): a for a in identity.recovery_addresses}
+    identity.recovery_addresses = [
+        known_recovery.get((a.via, a.value)) or RecoveryAddress(value=a.value, via=a.via) for a in recovery
+    ]
+
+
+def _patched_address(
+    existing: VerifiableAddress | None, patched: VerifiableAddressImport
+) -> VerifiableAddress:
+    address = existing or VerifiableAddress(value=patched.value, via=patched.via)
+    address.verified = patched.verified
+    address.status = patched.status
+    address.verified_at = patched.verified_at
+    return address
+
+
+def _declassify(request: Request) -> frozenset[str]:
+    values = request.query_params.getlist("include_credential")
+    for value in values:
+        if value not in CredentialsType.__members__.values():
+            raise BadRequest(f"Invalid value `{value}` for parameter `include_credential`.")
+    return frozenset(values)
+
+
+def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"The {name} parameter must be an integer, got {raw!r}.") from None
+    if not low <= value <= high:
+        raise BadRequest(f"The {name} parameter must be between {low} and {high}, got {value}.")
+    return value
+
+
+def _uuid_param(raw: str, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise BadRequest(f"The {name} parameter must be a UUID, got {raw!r}.") from None
+
+
+__all__ = ["identity_admin_routes", "parse_id"]

@@ -1,0 +1,310 @@
+"""The identity repository: an identity, its credentials and addresses, in few queries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kratos.identity.model import (
+    Credentials,
+    Identity,
+    RecoveryAddress,
+    State,
+    VerifiableAddress,
+)
+from kratos.persistence.database import Database
+from kratos.persistence.tables import (
+    identities,
+    identity_credential_identifiers,
+    identity_credentials,
+    identity_recovery_addresses,
+    identity_verifiable_addresses,
+)
+
+
+class DuplicateError(Exception):
+    """A unique identifier, address or external id is taken by another identity."""
+
+
+_IDENTITY_COLUMNS = (
+    "id",
+    "schema_id",
+    "traits",
+    "state",
+    "state_changed_at",
+    "metadata_public",
+    "metadata_admin",
+    "external_id",
+    "organization_id",
+    "available_aal",
+    "created_at",
+    "updated_at",
+)
+
+_ADDRESSES = sa.union_all(
+    sa.select(
+        sa.literal("v").label("kind"),
+        identity_verifiable_addresses.c.identity_id,
+        identity_verifiable_addresses.c.id,
+        identity_verifiable_addresses.c.via,
+        identity_verifiable_addresses.c.value,
+        identity_verifiable_addresses.c.verified,
+        identity_verifiable_addresses.c.status,
+        identity_verifiable_addresses.c.verified_at,
+        identity_verifiable_addresses.c.created_at,
+        identity_verifiable_addresses.c.updated_at,
+    ).where(identity_verifiable_addresses.c.identity_id.in_(sa.bindparam("ids", expanding=True))),
+    sa.select(
+        sa.literal("r").label("kind"),
+        identity_recovery_addresses.c.identity_id,
+        identity_recovery_addresses.c.id,
+        identity_recovery_addresses.c.via,
+        identity_recovery_addresses.c.value,
+        sa.null(),
+        sa.null(),
+        sa.null(),
+        identity_recovery_addresses.c.created_at,
+        identity_recovery_addresses.c.updated_at,
+    ).where(identity_recovery_addresses.c.identity_id.in_(sa.bindparam("ids", expanding=True))),
+)
+
+_CREDENTIALS = (
+    sa.select(identity_credentials, identity_credential_identifiers.c.identifier)
+    .select_from(
+        identity_credentials.outerjoin(
+            identity_credential_identifiers,
+            identity_credential_identifiers.c.identity_credential_id == identity_credentials.c.id,
+        )
+    )
+    .where(identity_credentials.c.identity_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(identity_credentials.c.id, identity_credential_identifiers.c.identifier)
+)
+
+
+class IdentityRepository:
+    """Reads and writes identities; a page of identities costs two queries."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, identity_id: uuid.UUID, *, credentials: bool = True) -> Identity | None:
+        """One identity by id, or None."""
+        return await self._get_one(identities.c.id == identity_id, credentials)
+
+    async def get_by_external_id(self, external_id: str, *, credentials: bool = True) -> Identity | None:
+        """One identity by its external id, or None."""
+        return await self._get_one(identities.c.external_id == external_id, credentials)
+
+    async def _get_one(self, where: sa.ColumnElement[bool], credentials: bool) -> Identity | None:
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(identities).where(where))).mappings().all()
+            found = await _hydrate(conn, rows, credentials)
+        return found[0] if found else None
+
+    async def list(
+        self,
+        *,
+        page_size: int,
+        after: uuid.UUID | None = None,
+        ids: Sequence[uuid.UUID] | None = None,
+        credentials_identifier: str | None = None,
+        organization_id: uuid.UUID | None = None,
+    ) -> tuple[list[Identity], uuid.UUID | None]:
+        """A page ordered by id, and the id to continue after (None on the last page)."""
+        query = sa.select(identities).order_by(identities.c.id)
+        with_credentials = credentials_identifier is not None
+        if ids is not None:
+            query = query.where(identities.c.id.in_(ids))
+        else:
+            query = query.limit(page_size + 1)
+            if after is not None:
+                query = query.where(identities.c.id > after)
+        if credentials_identifier is not None:
+            owners = sa.select(identity_credential_identifiers.c.identity_id).where(
+                identity_credential_identifiers.c.identifier.in_(
+                    {credentials_identifier, credentials_identifier.strip().lower()}
+                )
+            )
+            query = query.where(identities.c.id.in_(owners))
+        if organization_id is not None:
+            query = query.where(identities.c.organization_id == organization_id)
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+            next_after = None
+            if ids is None and len(rows) > page_size:
+                rows = rows[:page_size]
+                next_after = rows[-1]["id"]
+            return await _hydrate(conn, rows, with_credentials), next_after
+
+    async def create(self, identity: Identity) -> None:
+        """Insert an identity with its credentials and addresses; DuplicateError on a taken identifier."""
+        await self.create_many([identity])
+
+    async def create_many(self, batch: Sequence[Identity]) -> None:
+        """Insert identities in one transaction; all or nothing."""
+        try:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(sa.insert(identities), [_identity_row(identity) for identity in batch])
+                await _insert_children(conn, batch)
+        except IntegrityError as exc:
+            raise DuplicateError(str(exc.orig)) from exc
+
+    async def update(self, identity: Identity) -> None:
+        """Replace an identity's row and children in one transaction."""
+        row = _identity_row(identity)
+        del row["id"], row["created_at"]
+        try:
+            async with self.db.engine.begin() as conn:
+                await conn.execute(sa.update(identities).where(identities.c.id == identity.id).values(row))
+                for table in (
+                    identity_credentials,
+                    identity_verifiable_addresses,
+                    identity_recovery_addresses,
+                ):
+                    await conn.execute(sa.delete(table).where(table.c.identity_id == identity.id))
+                await _insert_children(conn, [identity])
+        except IntegrityError as exc:
+            raise DuplicateError(str(exc.orig)) from exc
+
+    async def delete(self, identity_id: uuid.UUID) -> bool:
+        """Delete an identity and everything it owns; False if it did not exist."""
+        async with self.db.engine.begin() as conn:
+            result = await conn.execute(sa.delete(identities).where(identities.c.id == identity_id))
+        return result.rowcount > 0
+
+
+def _identity_row(identity: Identity) -> dict[str, Any]:
+    row = {name: getattr(identity, name) for name in _IDENTITY_COLUMNS}
+    row["state"] = identity.state.value
+    return row
+
+
+async def _insert_children(conn: AsyncConnection, batch: Iterable[Identity]) -> None:
+    credential_rows: list[dict[str, Any]] = []
+    identifier_rows: list[dict[str, Any]] = []
+    verifiable_rows: list[dict[str, Any]] = []
+    recovery_rows: list[dict[str, Any]] = []
+    for identity in batch:
+        for credential in identity.credentials.values():
+            credential_rows.append(
+                {
+                    "id": credential.id,
+                    "identity_id": identity.id,
+                    "type": credential.type,
+                    "config": credential.config,
+                    "version": credential.version,
+                    "created_at": credential.created_at,
+                    "updated_at": credential.updated_at,
+                }
+            )
+            identifier_rows.extend(
+                {
+                    "id": uuid.uuid4(),
+                    "identity_credential_id": credential.id,
+                    "identity_id": identity.id,
+                    "type": credential.type,
+                    "identifier": identifier,
+                    "created_at": credential.created_at,
+                    "updated_at": credential.updated_at,
+                }
+                for identifier in credential.identifiers
+            )
+        verifiable_rows.extend(
+            {
+                "id": address.id,
+                "identity_id": identity.id,
+                "via": address.via,
+                "value": address.value,
+                "verified": address.verified,
+                "status": address.status,
+                "verified_at": address.verified_at,
+                "created_at": address.created_at,
+                "updated_at": address.updated_at,
+            }
+            for address in identity.verifiable_addresses
+        )
+        recovery_rows.extend(
+            {
+                "id": address.id,
+                "identity_id": identity.id,
+                "via": address.via,
+                "value": address.value,
+                "created_at": address.created_at,
+                "updated_at": address.updated_at,
+            }
+            for address in identity.recovery_addresses
+        )
+    for table, rows in (
+        (identity_credentials, credential_rows),
+        (identity_credential_identifiers, identifier_rows),
+        (identity_verifiable_addresses, verifiable_rows),
+        (identity_recovery_addresses, recovery_rows),
+    ):
+        if rows:
+            await conn.execute(sa.insert(table), rows)
+
+
+async def _hydrate(conn: AsyncConnection, rows: Sequence[Any], credentials: bool) -> list[Identity]:
+    """Build identities from their rows, loading all children of the page at once."""
+    if not rows:
+        return []
+    found = {
+        row["id"]: Identity(
+            **{name: row[name] for name in _IDENTITY_COLUMNS if name != "state"},
+            state=State(row["state"]),
+            verifiable_addresses=[],
+            recovery_addresses=[],
+        )
+        for row in rows
+    }
+    ids = list(found)
+    for row in (await conn.execute(_ADDRESSES, {"ids": ids})).all():
+        identity = found[row.identity_id]
+        if row.kind == "v":
+            identity.verifiable_addresses.append(
+                VerifiableAddress(
+                    value=row.value,
+                    via=row.via,
+                    verified=bool(row.verified),
+                    status=row.status,
+                    verified_at=row.verified_at,
+                    id=row.id,
+                    created_at=row.created_at,
+                    updated_at=row.updated_at,
+                )
+            )
+        else:
+            identity.recovery_addresses.append(
+                RecoveryAddress(
+                    value=row.value,
+                    via=row.via,
+                    id=row.id,
+                    created_at=row.created_at,
+                    updated_at=row.updated_at,
+                )
+            )
+    if credentials:
+        for row in (await conn.execute(_CREDENTIALS, {"ids": ids})).mappings():
+            identity = found[row["identity_id"]]
+            credential = identity.credentials.get(row["type"])
+            if credential is None:
+                credential = identity.credentials[row["type"]] = Credentials(
+                    type=row["type"],
+                    identifiers=[],
+                    config=row["config"],
+                    version=row["version"],
+                    id=row["id"],
+                    created_at=row["created_at"],
+                    updated_at=row["updated_at"],
+                )
+            if row["identifier"] is not None:
+                credential.identifiers.append(row["identifier"])
+    for identity in found.values():
+        identity.verifiable_addresses.sort(key=lambda address: (address.created_at, address.value))
+        identity.recovery_addresses.sort(key=lambda address: (address.created_at, address.value))
+    return list(found.values())

@@ -1,0 +1,75 @@
+"""The registry: every long-lived service of one server process, built once from the config."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from kratos.config import KratosConfig
+from kratos.hash.hasher import PasswordHasher
+from kratos.hash.params import Argon2Params, BcryptParams
+from kratos.identity.service import IdentityService
+from kratos.persistence.database import Database
+from kratos.persistence.identities import IdentityRepository
+from kratos.schema import SchemaRegistry, load_schemas
+
+
+class NotMigratedError(RuntimeError):
+    """The database lacks migrations; ``kratos migrate sql`` must run first."""
+
+
+@dataclass(slots=True)
+class Registry:
+    """Config, database, schemas, hasher and the services built on them."""
+
+    config: KratosConfig
+    db: Database
+    schemas: SchemaRegistry
+    hasher: PasswordHasher
+    identities: IdentityService
+
+    @classmethod
+    async def open(cls, config: KratosConfig) -> Registry:
+        """Connect, check migrations and load the identity schemas."""
+        db = await Database.open(config.dsn)
+        try:
+            await db.migrate_if_memory()
+            if not await db.is_migrated():
+                raise NotMigratedError(
+                    "the database schema is not up to date: run `kratos migrate sql -e --yes` "
+                    "(or `kratos migrate sql <dsn> --yes`) before `kratos serve`"
+                )
+            schemas = await load_schemas(
+                [(schema.id, schema.url) for schema in config.identity.schemas],
+                config.identity.default_schema_id,
+            )
+        except BaseException:
+            await db.close()
+            raise
+        hasher = make_hasher(config)
+        service = IdentityService(
+            IdentityRepository(db), schemas, hasher, public_base_url=str(config.serve.public.base_url)
+        )
+        return cls(config=config, db=db, schemas=schemas, hasher=hasher, identities=service)
+
+    async def close(self) -> None:
+        """Release the pool and the hashing threads."""
+        self.hasher.close()
+        await self.db.close()
+
+
+def make_hasher(config: KratosConfig) -> PasswordHasher:
+    """The configured password hasher, with a pool sized to the cores."""
+    argon2 = config.hashers.argon2
+    return PasswordHasher(
+        algorithm=config.hashers.algorithm,
+        bcrypt=BcryptParams(cost=config.hashers.bcrypt.cost),
+        argon2=Argon2Params(
+            memory_kib=argon2.memory // 1024,
+            iterations=argon2.iterations,
+            parallelism=argon2.parallelism,
+            salt_length=argon2.salt_length,
+            key_length=argon2.key_length,
+        ),
+        max_concurrency=os.cpu_count() or 1,
+    )

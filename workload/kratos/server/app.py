@@ -1,0 +1,96 @@
+"""The public (4433) and admin (4434) ASGI applications."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kratos.identity.handlers import identity_admin_routes
+from kratos.registry import Registry
+from kratos.schema.handlers import schema_routes
+from kratos.server import errors, metrics
+from kratos.server.health import health_routes, version
+from kratos.server.middleware import BodyLimit, Observe, StripPrefix
+from kratos.server.responses import error_response
+
+log = logging.getLogger(__name__)
+
+_STATUS_ERRORS: dict[int, type[errors.KratosError]] = {
+    400: errors.BadRequest,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+    415: errors.UnsupportedMediaType,
+}
+
+
+async def _kratos_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.KratosError)
+    return error_response(exc)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = _STATUS_ERRORS.get(exc.status_code)
+    error = kind() if kind else errors.KratosError(status=exc.status_code)
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(error, headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
+        for problem in exc.errors()
+    )
+    return error_response(errors.BadRequest(f"The request body is invalid: {problems}"))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error handling %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(errors.InternalError())
+
+
+def _build(port_name: str, routes: Sequence[BaseRoute], extra: Sequence[Middleware] = ()) -> Starlette:
+    templates: dict[Callable, str] = {
+        route.endpoint: route.path for route in routes if isinstance(route, Route)
+    }
+    return Starlette(
+        routes=list(routes),
+        middleware=[
+            Middleware(Observe, port_name=port_name, templates=templates),  # type: ignore[arg-type]
+            *extra,
+            Middleware(BodyLimit),  # type: ignore[arg-type]
+        ],
+        exception_handlers={
+            errors.KratosError: _kratos_error,
+            HTTPException: _http_error,
+            ValidationError: _validation_error,
+            Exception: _unexpected_error,
+        },
+    )
+
+
+def public_app(registry: Registry) -> Starlette:
+    """The public API."""
+    return _build("public", [*health_routes(registry), *schema_routes(registry)])
+
+
+def admin_app(registry: Registry) -> Starlette:
+    """The admin API; every path also answers under ``/admin``."""
+    routes = [
+        *health_routes(registry),
+        Route("/version", version),
+        Route("/metrics/prometheus", metrics.prometheus),
+        *schema_routes(registry),
+        *identity_admin_routes(registry),
+    ]
+    return _build("admin", routes, [Middleware(StripPrefix)])  # type: ignore[arg-type]

@@ -1,0 +1,114 @@
+"""Pure ASGI middleware: body limit, admin prefix, metrics and request logs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kratos.server import metrics
+from kratos.server.errors import PayloadTooLarge
+from kratos.server.responses import error_response
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+log = logging.getLogger("kratos.http")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check ``Content-Length`` first, then count what is streamed."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            await error_response(self._too_large())(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise self._too_large()
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body exceeds the limit of {self.limit} bytes.")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class StripPrefix:
+    """Serve ``/admin/x`` and ``/x`` alike, as upstream's admin port does."""
+
+    def __init__(self, app: ASGIApp, prefix: str = "/admin") -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Rewrite the path before routing."""
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == self.prefix or path.startswith(self.prefix + "/"):
+                # Rewritten in place, so outer middleware sees what the router adds to the scope.
+                scope["path"] = path[len(self.prefix) :] or "/"
+                scope.pop("raw_path", None)
+        await self.app(scope, receive, send)
+
+
+class Observe:
+    """Record Prometheus metrics and a log line per request, labelled by route template."""
+
+    def __init__(self, app: ASGIApp, port_name: str, templates: Mapping[Callable, str]) -> None:
+        self.app = app
+        self.port_name = port_name
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request and note its status."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = self.templates.get(scope.get("endpoint"), "unmatched")  # type: ignore[arg-type]
+            metrics.observe(self.port_name, scope["method"], path, status, elapsed)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "completed handling request",
+                    extra={
+                        "http_request": {"method": scope["method"], "path": scope["path"]},
+                        "http_response": {"status": status, "took_ms": round(elapsed * 1000, 3)},
+                    },
+                )

@@ -1,0 +1,58 @@
+"""Fast JSON responses and request body decoding with Kratos's errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kratos.server.errors import BadRequest, KratosError, UnsupportedMediaType
+
+JSON_MEDIA_TYPES = frozenset({"application/json"})
+
+
+class JSONResponse(Response):
+    """A JSON response serialised with orjson."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content``; datetimes become RFC 3339, UUIDs (also asyncpg's) strings."""
+        return orjson.dumps(content, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
+
+
+def error_response(error: KratosError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Render ``error`` as Kratos's error JSON."""
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+def media_type(request: Request) -> str:
+    """The request's content type without parameters, lower-cased."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_json(request: Request, accepted: frozenset[str] = JSON_MEDIA_TYPES) -> Any:
+    """Decode the JSON body; 415 for another content type, 400 for malformed JSON."""
+    kind = media_type(request)
+    if kind and kind not in accepted:
+        raise UnsupportedMediaType(
+            f"Unable to decode the request body: content type {kind!r} is not supported, "
+            f"use {' or '.join(sorted(accepted))}."
+        )
+    body = await request.body()
+    if not body.strip():
+        raise BadRequest("Unable to decode the request body: the body is empty.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Unable to decode the request body as JSON: {exc}") from None
+
+
+async def read_json_object(request: Request, accepted: frozenset[str] = JSON_MEDIA_TYPES) -> dict[str, Any]:
+    """Decode a JSON object body; anything else is a 400."""
+    body = await read_json(request, accepted)
+    if not isinstance(body, dict):
+        raise BadRequest("Unable to decode the request body: expected a JSON object.")
+    return body

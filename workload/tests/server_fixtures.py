@@ -1,0 +1,49 @@
+"""Fixtures that run the real server on SQLite and on PostgreSQL, with the official SDK as client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import ory_kratos_client
+import pytest
+from kratos_process import KratosProcess
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def kratos(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KratosProcess]:
+    """A migrated, running ``kratos serve`` per test module and database."""
+    workdir = tmp_path_factory.mktemp(f"kratos-{request.param}")
+    if request.param == "sqlite":
+        dsn = f"sqlite://{workdir}/kratos.sqlite?_fk=true"
+    else:
+        cluster = request.getfixturevalue("postgres")
+        name = f"kratos_{uuid.uuid4().hex[:12]}"
+        dsn = cluster.create_database(name)
+    server = KratosProcess(workdir, dsn)
+    server.migrate()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_client(kratos: KratosProcess) -> Iterator[ory_kratos_client.ApiClient]:
+    """The official SDK pointed at the admin port."""
+    with ory_kratos_client.ApiClient(ory_kratos_client.Configuration(host=kratos.admin_url)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def identity_api(admin_client: ory_kratos_client.ApiClient) -> ory_kratos_client.IdentityApi:
+    """``IdentityApi`` of the SDK, on the admin port."""
+    return ory_kratos_client.IdentityApi(admin_client)
+
+
+@pytest.fixture(scope="module")
+def public_client(kratos: KratosProcess) -> Iterator[ory_kratos_client.ApiClient]:
+    """The official SDK pointed at the public port."""
+    with ory_kratos_client.ApiClient(ory_kratos_client.Configuration(host=kratos.public_url)) as client:
+        yield client

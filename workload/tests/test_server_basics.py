@@ -1,0 +1,142 @@
+"""Health, version, metrics, schemas and start-up behaviour of ``kratos serve``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import ory_kratos_client
+import pytest
+from kratos_process import DATA, KratosProcess, kratos_command
+from ory_kratos_client import IdentityApi, MetadataApi
+
+from kratos import __version__
+
+
+def test_health_and_version(kratos: KratosProcess, admin_client: ory_kratos_client.ApiClient) -> None:
+    metadata = MetadataApi(admin_client)
+    assert metadata.is_alive().status == "ok"
+    assert metadata.is_ready().status == "ok"
+    assert metadata.get_version().version == __version__
+    assert httpx.get(f"{kratos.public_url}/health/ready").json() == {"status": "ok"}
+
+
+def test_metrics_count_requests_by_route(kratos: KratosProcess) -> None:
+    httpx.get(f"{kratos.admin_url}/admin/identities")
+    body = httpx.get(f"{kratos.admin_url}/metrics/prometheus").text
+    assert 'http_requests_total{method="GET",path="/identities",port="admin",status="200"}' in body
+    assert httpx.get(f"{kratos.admin_url}/admin/metrics/prometheus").status_code == 200
+
+
+def test_schemas_on_both_ports(kratos: KratosProcess, public_client: ory_kratos_client.ApiClient) -> None:
+    raw = json.loads((DATA / "identity.default.schema.json").read_text())
+    for base in (kratos.public_url, kratos.admin_url):
+        listed = httpx.get(f"{base}/schemas").json()
+        assert [entry["id"] for entry in listed] == ["default", "customer"]
+        assert listed[0]["schema"] == raw
+        assert httpx.get(f"{base}/schemas/default").json() == raw
+    encoded = base64.urlsafe_b64encode(b"default").decode().rstrip("=")
+    assert httpx.get(f"{kratos.public_url}/schemas/{encoded}").json() == raw
+    missing = httpx.get(f"{kratos.public_url}/schemas/unknown")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == 404
+    sdk = IdentityApi(public_client)
+    assert [s.id for s in sdk.list_identity_schemas()] == ["default", "customer"]
+    assert sdk.get_identity_schema("customer")["properties"]["traits"]["required"] == ["phone"]
+
+
+def test_schema_url_of_an_identity_resolves(kratos: KratosProcess, identity_api: IdentityApi) -> None:
+    created = identity_api.create_identity(
+        create_identity_body=ory_kratos_client.CreateIdentityBody(
+            schema_id="customer", traits={"phone": "+4917612345678"}
+        )
+    )
+    assert httpx.get(created.schema_url).json()["properties"]["traits"]["required"] == ["phone"]
+    assert created.verifiable_addresses[0].via == "sms"
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, f"sqlite://{tmp_path}/fresh.sqlite?_fk=true")
+    server.write_config()
+    result = subprocess.run(
+        kratos_command("serve", "-c", str(server.config_path), "--dev"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "kratos migrate sql" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_invalid_config_naming_the_key(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, "memory", overrides={"serve": {"public": {"port": "not-a-port"}}})
+    server.write_config()
+    result = subprocess.run(
+        kratos_command("serve", "-c", str(server.config_path)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "serve.public.port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_unimplemented_features(tmp_path: Path) -> None:
+    server = KratosProcess(
+        tmp_path, "memory", overrides={"selfservice": {"methods": {"oidc": {"enabled": True}}}}
+    )
+    server.write_config()
+    result = subprocess.run(
+        kratos_command("serve", "-c", str(server.config_path)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "selfservice.methods.oidc" in result.stderr
+
+
+def test_memory_dsn_migrates_itself_and_env_overrides_apply(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, "sqlite:///nonexistent/dir/never-used.sqlite")
+    server.write_config()
+    env_dsn = {"DSN": "memory", "LOG_LEVEL": "info"}
+    old = {key: os.environ.get(key) for key in env_dsn}
+    os.environ.update(env_dsn)
+    try:
+        server.start()
+        response = httpx.post(
+            f"{server.admin_url}/admin/identities",
+            json={"schema_id": "default", "traits": {"email": "memory@example.com"}},
+        )
+        assert response.status_code == 201
+        assert (
+            httpx.get(f"{server.admin_url}/admin/identities").json()[0]["traits"]["email"]
+            == "memory@example.com"
+        )
+    finally:
+        server.stop()
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    log = server.log_path.read_text()
+    assert '"level":"info"' in log or "level=info" in log
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_log_format(tmp_path: Path, fmt: str) -> None:
+    server = KratosProcess(tmp_path, "memory", overrides={"log": {"level": "info", "format": fmt}})
+    server.start()
+    httpx.get(f"{server.admin_url}/admin/identities")
+    server.stop()
+    lines = [
+        line for line in server.log_path.read_text().splitlines() if "completed handling request" in line
+    ]
+    assert lines
+    if fmt == "json":
+        entry = json.loads(lines[0])
+        assert entry["level"] == "info"
+        assert entry["http_response"]["status"] == 200
+    else:
+        assert lines[0].startswith("time=")
