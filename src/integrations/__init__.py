@@ -1,0 +1,46 @@
+"""One typed class per relation, reading and writing its databag."""
+
+from integrations.database import DatabaseInfo, LegacyDatabaseRequirer, PgDatabaseRequirer, database_name
+from integrations.identity import (
+    DEFAULT_SMTP_URI,
+    ExternalIdpRequirer,
+    ExternalProvider,
+    HydraEndpointsRequirer,
+    LoginUIRequirer,
+    SmtpData,
+    SmtpRequirer,
+)
+from integrations.observability import (
+    LOG_FORWARDING_LAYER,
+    CertificateTransfer,
+    GrafanaDashboardProvider,
+    LogForwarder,
+    MetricsEndpointProvider,
+    Tracing,
+)
+from integrations.peers import PeerData
+from integrations.routes import TraefikRouteRequirer, internal_route_config, public_route_config
+
+__all__ = [
+    "DEFAULT_SMTP_URI",
+    "LOG_FORWARDING_LAYER",
+    "CertificateTransfer",
+    "DatabaseInfo",
+    "ExternalIdpRequirer",
+    "ExternalProvider",
+    "GrafanaDashboardProvider",
+    "HydraEndpointsRequirer",
+    "LegacyDatabaseRequirer",
+    "LogForwarder",
+    "LoginUIRequirer",
+    "MetricsEndpointProvider",
+    "PeerData",
+    "PgDatabaseRequirer",
+    "SmtpData",
+    "SmtpRequirer",
+    "Tracing",
+    "TraefikRouteRequirer",
+    "database_name",
+    "internal_route_config",
+    "public_route_config",
+]

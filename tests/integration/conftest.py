@@ -1,0 +1,36 @@
+"""Skip the integration tests cleanly when no Juju controller is reachable."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+
+def _juju_controller() -> str | None:
+    """Return the current controller's name, or None when there is no usable one."""
+    if not shutil.which("juju"):
+        return None
+    try:
+        out = subprocess.run(
+            ["juju", "controllers", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        controller = json.loads(out or "{}").get("current-controller")
+        if not controller:
+            return None
+        subprocess.run(["juju", "show-controller", controller], capture_output=True, timeout=30, check=True)
+    except (subprocess.SubprocessError, OSError, json.JSONDecodeError):
+        return None
+    return controller
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _juju_controller():
+        return
+    skip = pytest.mark.skip(reason="no reachable Juju controller")
+    for item in items:
+        item.add_marker(skip)
