@@ -56,6 +56,10 @@ class Database:
     def __init__(self, url: DatabaseURL, engine: AsyncEngine) -> None:
         self.url = url
         self.engine = engine
+        # Reads that need no transaction skip BEGIN/ROLLBACK round trips; SQLite keeps its own handling.
+        self.reader = (
+            engine if url.dialect == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @classmethod
     async def open(cls, dsn: str) -> Database:

@@ -25,6 +25,7 @@ from kratos.persistence.tables import (
     identity_recovery_addresses,
     identity_verifiable_addresses,
 )
+from kratos.persistence.types import JSONType
 
 
 class DuplicateError(Exception):
@@ -46,44 +47,63 @@ _IDENTITY_COLUMNS = (
     "updated_at",
 )
 
-_ADDRESSES = sa.union_all(
-    sa.select(
-        sa.literal("v").label("kind"),
-        identity_verifiable_addresses.c.identity_id,
-        identity_verifiable_addresses.c.id,
-        identity_verifiable_addresses.c.via,
-        identity_verifiable_addresses.c.value,
-        identity_verifiable_addresses.c.verified,
-        identity_verifiable_addresses.c.status,
-        identity_verifiable_addresses.c.verified_at,
-        identity_verifiable_addresses.c.created_at,
-        identity_verifiable_addresses.c.updated_at,
-    ).where(identity_verifiable_addresses.c.identity_id.in_(sa.bindparam("ids", expanding=True))),
-    sa.select(
-        sa.literal("r").label("kind"),
-        identity_recovery_addresses.c.identity_id,
-        identity_recovery_addresses.c.id,
-        identity_recovery_addresses.c.via,
-        identity_recovery_addresses.c.value,
-        sa.null(),
-        sa.null(),
-        sa.null(),
-        identity_recovery_addresses.c.created_at,
-        identity_recovery_addresses.c.updated_at,
-    ).where(identity_recovery_addresses.c.identity_id.in_(sa.bindparam("ids", expanding=True))),
-)
-
+_IDS = sa.bindparam("ids", expanding=True)
+_VERIFIABLE = sa.select(
+    sa.literal("v").label("kind"),
+    identity_verifiable_addresses.c.identity_id,
+    identity_verifiable_addresses.c.id,
+    identity_verifiable_addresses.c.via,
+    identity_verifiable_addresses.c.value,
+    identity_verifiable_addresses.c.verified,
+    identity_verifiable_addresses.c.status,
+    identity_verifiable_addresses.c.verified_at,
+    sa.cast(sa.null(), JSONType()).label("config"),
+    sa.cast(sa.null(), sa.Integer()).label("version"),
+    identity_verifiable_addresses.c.created_at,
+    identity_verifiable_addresses.c.updated_at,
+).where(identity_verifiable_addresses.c.identity_id.in_(_IDS))
+_RECOVERY = sa.select(
+    sa.literal("r"),
+    identity_recovery_addresses.c.identity_id,
+    identity_recovery_addresses.c.id,
+    identity_recovery_addresses.c.via,
+    identity_recovery_addresses.c.value,
+    sa.null(),
+    sa.null(),
+    sa.null(),
+    sa.null(),
+    sa.null(),
+    identity_recovery_addresses.c.created_at,
+    identity_recovery_addresses.c.updated_at,
+).where(identity_recovery_addresses.c.identity_id.in_(_IDS))
 _CREDENTIALS = (
-    sa.select(identity_credentials, identity_credential_identifiers.c.identifier)
+    sa.select(
+        sa.literal("c"),
+        identity_credentials.c.identity_id,
+        identity_credentials.c.id,
+        identity_credentials.c.type,
+        identity_credential_identifiers.c.identifier,
+        sa.null(),
+        sa.null(),
+        sa.null(),
+        identity_credentials.c.config,
+        identity_credentials.c.version,
+        identity_credentials.c.created_at,
+        identity_credentials.c.updated_at,
+    )
     .select_from(
         identity_credentials.outerjoin(
             identity_credential_identifiers,
             identity_credential_identifiers.c.identity_credential_id == identity_credentials.c.id,
         )
     )
-    .where(identity_credentials.c.identity_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(identity_credentials.c.id, identity_credential_identifiers.c.identifier)
+    .where(identity_credentials.c.identity_id.in_(_IDS))
 )
+# Everything an identity owns, in one round trip: addresses, and optionally credentials with identifiers.
+_CHILDREN = {
+    False: sa.union_all(_VERIFIABLE, _RECOVERY),
+    True: sa.union_all(_VERIFIABLE, _RECOVERY, _CREDENTIALS),
+}
 
 
 class IdentityRepository:
@@ -101,7 +121,7 @@ class IdentityRepository:
         return await self._get_one(identities.c.external_id == external_id, credentials)
 
     async def _get_one(self, where: sa.ColumnElement[bool], credentials: bool) -> Identity | None:
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             rows = (await conn.execute(sa.select(identities).where(where))).mappings().all()
             found = await _hydrate(conn, rows, credentials)
         return found[0] if found else None
@@ -133,7 +153,7 @@ class IdentityRepository:
             query = query.where(identities.c.id.in_(owners))
         if organization_id is not None:
             query = query.where(identities.c.organization_id == organization_id)
-        async with self.db.engine.connect() as conn:
+        async with self.db.reader.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
             next_after = None
             if ids is None and len(rows) > page_size:
@@ -176,6 +196,43 @@ class IdentityRepository:
         async with self.db.engine.begin() as conn:
             result = await conn.execute(sa.delete(identities).where(identities.c.id == identity_id))
         return result.rowcount > 0
+
+
+def _attach(identity: Identity, row: Any) -> None:
+    """Add one child row (``kind`` v, r or c) to its identity."""
+    if row.kind == "v":
+        identity.verifiable_addresses.append(
+            VerifiableAddress(
+                value=row.value,
+                via=row.via,
+                verified=bool(row.verified),
+                status=row.status,
+                verified_at=row.verified_at,
+                id=row.id,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        )
+    elif row.kind == "r":
+        identity.recovery_addresses.append(
+            RecoveryAddress(
+                value=row.value, via=row.via, id=row.id, created_at=row.created_at, updated_at=row.updated_at
+            )
+        )
+    else:
+        credential = identity.credentials.get(row.via)
+        if credential is None:
+            credential = identity.credentials[row.via] = Credentials(
+                type=row.via,
+                identifiers=[],
+                config=row.config,
+                version=row.version,
+                id=row.id,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        if row.value is not None:
+            credential.identifiers.append(row.value)
 
 
 def _identity_row(identity: Identity) -> dict[str, Any]:
@@ -262,49 +319,11 @@ async def _hydrate(conn: AsyncConnection, rows: Sequence[Any], credentials: bool
         )
         for row in rows
     }
-    ids = list(found)
-    for row in (await conn.execute(_ADDRESSES, {"ids": ids})).all():
-        identity = found[row.identity_id]
-        if row.kind == "v":
-            identity.verifiable_addresses.append(
-                VerifiableAddress(
-                    value=row.value,
-                    via=row.via,
-                    verified=bool(row.verified),
-                    status=row.status,
-                    verified_at=row.verified_at,
-                    id=row.id,
-                    created_at=row.created_at,
-                    updated_at=row.updated_at,
-                )
-            )
-        else:
-            identity.recovery_addresses.append(
-                RecoveryAddress(
-                    value=row.value,
-                    via=row.via,
-                    id=row.id,
-                    created_at=row.created_at,
-                    updated_at=row.updated_at,
-                )
-            )
-    if credentials:
-        for row in (await conn.execute(_CREDENTIALS, {"ids": ids})).mappings():
-            identity = found[row["identity_id"]]
-            credential = identity.credentials.get(row["type"])
-            if credential is None:
-                credential = identity.credentials[row["type"]] = Credentials(
-                    type=row["type"],
-                    identifiers=[],
-                    config=row["config"],
-                    version=row["version"],
-                    id=row["id"],
-                    created_at=row["created_at"],
-                    updated_at=row["updated_at"],
-                )
-            if row["identifier"] is not None:
-                credential.identifiers.append(row["identifier"])
+    for row in (await conn.execute(_CHILDREN[credentials], {"ids": list(found)})).all():
+        _attach(found[row.identity_id], row)
     for identity in found.values():
+        for credential in identity.credentials.values():
+            credential.identifiers.sort()
         identity.verifiable_addresses.sort(key=lambda address: (address.created_at, address.value))
         identity.recovery_addresses.sort(key=lambda address: (address.created_at, address.value))
     return list(found.values())
