@@ -6,12 +6,13 @@ import base64
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
 import ory_kratos_client
 import pytest
-from kratos_process import DATA, KratosProcess, kratos_command
+from kratos_process import DATA, KratosProcess, free_port, kratos_command
 from ory_kratos_client import IdentityApi, MetadataApi
 
 from kratos import __version__
@@ -140,3 +141,43 @@ def test_log_format(tmp_path: Path, fmt: str) -> None:
         assert entry["http_response"]["status"] == 200
     else:
         assert lines[0].startswith("time=")
+
+
+def test_readme_quickstart_config_migrates_and_serves(tmp_path: Path) -> None:
+    """The README's SQLite quickstart, with ports and database moved aside so it cannot clash."""
+    repo = Path(__file__).resolve().parents[2]
+    config = "workload/examples/quickstart/kratos.yml"
+    public, admin = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DSN": f"sqlite://{tmp_path}/quickstart.sqlite?_fk=true&mode=rwc",
+        "SERVE_PUBLIC_PORT": str(public),
+        "SERVE_ADMIN_PORT": str(admin),
+        "SERVE_PUBLIC_BASE_URL": f"http://127.0.0.1:{public}/",
+    }
+    migrated = subprocess.run(
+        kratos_command("migrate", "sql", "-c", config, "--yes"),
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    process = subprocess.Popen(kratos_command("serve", "-c", config, "--dev"), cwd=repo, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{admin}/health/ready").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        created = httpx.post(
+            f"http://127.0.0.1:{admin}/admin/identities",
+            json={"schema_id": "default", "traits": {"email": "ada@example.com"}},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["schema_url"] == f"http://127.0.0.1:{public}/schemas/ZGVmYXVsdA"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -19,7 +19,7 @@ LEVELS = {
     "fatal": logging.CRITICAL,
     "panic": logging.CRITICAL,
 }
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JSONFormatter(logging.Formatter):
@@ -68,3 +68,4 @@ def configure(level: str, fmt: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

@@ -91,6 +91,7 @@ class Observe:
             return
         started = time.perf_counter()
         status = 500
+        request_path = scope["path"]
 
         async def observed_send(message: Message) -> None:
             nonlocal status
@@ -108,7 +109,7 @@ class Observe:
                 log.info(
                     "completed handling request",
                     extra={
-                        "http_request": {"method": scope["method"], "path": scope["path"]},
+                        "http_request": {"method": scope["method"], "path": request_path},
                         "http_response": {"status": status, "took_ms": round(elapsed * 1000, 3)},
                     },
                 )
