@@ -102,6 +102,13 @@ class PostgresCluster:
         )  # fmt: skip
         return self.dsn(name)
 
+    def psql(self, dbname: str, sql: str) -> None:
+        """Run one SQL statement in ``dbname``."""
+        self._run(
+            str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
+            "-v", "ON_ERROR_STOP=1", "-c", sql, dbname, server_side=False,
+        )  # fmt: skip
+
     def stop(self) -> None:
         """Stop the server at once (the data is thrown away)."""
         if self.port:

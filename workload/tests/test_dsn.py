@@ -5,7 +5,9 @@ from typing import Any
 import pytest
 from sqlalchemy.pool import StaticPool
 
-from kratos.persistence.dsn import DatabaseURL, InvalidDSNError, parse_dsn
+from kratos.persistence.dsn import DatabaseURL, InvalidDSNError, default_max_conns, parse_dsn
+
+DEFAULT_POOL = {"pool_size": default_max_conns(), "max_overflow": 0}
 
 
 def rendered(url: DatabaseURL) -> str:
@@ -79,7 +81,7 @@ def rendered(url: DatabaseURL) -> str:
 def test_server_dsns(dsn: str, expected_url: str, expected_kwargs: dict[str, Any]) -> None:
     url = parse_dsn(dsn)
     assert rendered(url) == expected_url
-    assert url.engine_kwargs == expected_kwargs
+    assert url.engine_kwargs == {**DEFAULT_POOL, **expected_kwargs}
     assert url.dialect == ("postgres" if dsn.startswith("postgres") else "mysql")
     assert not url.is_memory
     assert url.on_connect == ()
@@ -167,11 +169,12 @@ def test_memory_dsns(dsn: str) -> None:
         ("max_conns=20", {"pool_size": 20, "max_overflow": 0}),
         ("max_conns=20&max_idle_conns=4", {"pool_size": 4, "max_overflow": 16}),
         ("max_conns=2&max_idle_conns=10", {"pool_size": 2, "max_overflow": 0}),
-        ("max_idle_conns=3", {"pool_size": 3}),
-        ("max_conn_lifetime=1h30m", {"pool_recycle": 5400}),
-        ("max_conn_lifetime=1h&max_conn_idle_time=90s", {"pool_recycle": 90}),
-        ("max_conn_idle_time=1.5m", {"pool_recycle": 90}),
-        ("max_conn_lifetime=0", {}),
+        ("max_idle_conns=3", {"pool_size": 3, "max_overflow": default_max_conns() - 3}),
+        ("max_idle_conns=100", {"pool_size": 100, "max_overflow": 0}),
+        ("max_conn_lifetime=1h30m", {**DEFAULT_POOL, "pool_recycle": 5400}),
+        ("max_conn_lifetime=1h&max_conn_idle_time=90s", {**DEFAULT_POOL, "pool_recycle": 90}),
+        ("max_conn_idle_time=1.5m", {**DEFAULT_POOL, "pool_recycle": 90}),
+        ("max_conn_lifetime=0", DEFAULT_POOL),
     ],
 )
 def test_pool_parameters(query: str, expected: dict[str, int]) -> None:

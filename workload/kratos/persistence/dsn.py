@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import ssl
 from collections.abc import Callable, Mapping
@@ -323,18 +324,26 @@ def _pool_kwargs(params: dict[str, str]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     max_conns = _count(found["max_conns"], "max_conns") if "max_conns" in found else None
     max_idle = _count(found["max_idle_conns"], "max_idle_conns") if "max_idle_conns" in found else None
-    if max_conns:
-        idle = max_conns if max_idle is None else min(max_idle, max_conns)
-        kwargs["pool_size"] = idle
-        kwargs["max_overflow"] = max_conns - idle
-    elif max_idle is not None:
-        kwargs["pool_size"] = max_idle
+    if not max_conns:
+        max_conns = max(max_idle or 0, default_max_conns())
+    idle = max_conns if max_idle is None else min(max_idle, max_conns)
+    kwargs["pool_size"] = idle
+    kwargs["max_overflow"] = max_conns - idle
     # SQLAlchemy recycles by age only; recycling at the idle limit also bounds idle time.
     ages = [_duration(found[k], k) for k in ("max_conn_lifetime", "max_conn_idle_time") if k in found]
     ages = [age for age in ages if age > 0]
     if ages:
         kwargs["pool_recycle"] = max(1, round(min(ages)))
     return kwargs
+
+
+def default_max_conns() -> int:
+    """Connections kept open when the DSN sets no ``max_conns``: enough to keep one event loop busy.
+
+    All of them stay idle in the pool (``max_idle_conns`` defaults to ``max_conns``): closing and reopening
+    connections under load costs far more than keeping them.
+    """
+    return max(8, 8 * (os.cpu_count() or 1))
 
 
 def _count(value: str, name: str) -> int:
