@@ -28,6 +28,8 @@ from ory_kratos_client.exceptions import (
     NotFoundException,
 )
 
+JSON = {"Content-Type": "application/json"}
+
 
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@Example.COM"
@@ -373,6 +375,21 @@ def test_malformed_requests_get_kratos_errors(kratos: KratosProcess) -> None:
         (httpx.get(url, params={"page_token": "bogus"}), 400),
         (httpx.get(url, params={"ids": "bogus"}), 400),
         (httpx.get(f"{url}/{uuid.uuid4()}", params={"include_credential": "bogus"}), 400),
+    ]
+    deep: dict = {}
+    for _ in range(100):
+        deep = {"k": deep}
+    hostile = {"schema_id": "default", "traits": {"email": unique_email()}}
+    cases += [
+        (httpx.post(url, json={**hostile, "metadata_public": {"k": "nul\u0000"}}), 400),
+        (httpx.post(url, json={**hostile, "metadata_admin": deep}), 400),
+        (httpx.post(url, json={**hostile, "traits": {"email": unique_email(), "username": "u" * 1000}}), 400),
+        (httpx.get(f"{url}/by/external/a%00b"), 400),
+        (httpx.get(url, params={"credentials_identifier": "a\x00b"}), 400),
+        (
+            httpx.post(url, content=b'{"schema_id": "default", "traits": {"email": "\xff"}}', headers=JSON),
+            400,
+        ),
     ]
     for response, status in cases:
         assert response.status_code == status, response.text

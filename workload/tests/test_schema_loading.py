@@ -246,3 +246,8 @@ def test_schema_url_and_id_decoding() -> None:
     assert decode_schema_id("cust-omer!") == "cust-omer!"
     assert decode_schema_id("AAAA") == "AAAA"  # decodes to control characters: taken as a raw id
     assert decode_schema_id("ZGVmYXVsdA==") == "ZGVmYXVsdA=="
+
+
+@pytest.mark.parametrize("segment", ["A\U00054483\U0008b58d", "é", "%00", "abc=", "////"])
+def test_decode_schema_id_keeps_what_is_not_base64(segment: str) -> None:
+    assert decode_schema_id(segment) == segment

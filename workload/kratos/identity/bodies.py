@@ -32,8 +32,8 @@ class PasswordImport(_Strict):
 class OidcProviderImport(_Strict):
     """A social sign-in link to import."""
 
-    provider: str = Field(min_length=1)
-    subject: str = Field(min_length=1)
+    provider: str = Field(min_length=1, max_length=64)
+    subject: str = Field(min_length=1, max_length=190)
     organization: uuid.UUID | None = None
     use_auto_link: bool | None = None
 

@@ -20,7 +20,7 @@ from kratos.identity.model import (
     utcnow,
 )
 from kratos.persistence.identities import DuplicateError, IdentityRepository
-from kratos.schema import SchemaRegistry, TraitsValidationError, schema_url
+from kratos.schema import SchemaRegistry, TraitsExtension, TraitsValidationError, schema_url
 from kratos.server.errors import BadRequest, Conflict, NotFound
 
 CONFLICT_REASON = "This identity conflicts with another identity that already exists."
@@ -151,6 +151,7 @@ class IdentityService:
         except TraitsValidationError as exc:
             raise BadRequest(exc.reason()) from None
         extension = schema.extract(identity.traits)
+        _check_lengths(extension)
         for kind, identifiers in extension.credential_identifiers.items():
             credential = identity.credentials.get(kind)
             if credential is None:
@@ -236,6 +237,27 @@ class IdentityService:
 
 
 _SCHEMA_DERIVED = ("password", "webauthn", "passkey", "totp", "code")
+
+
+MAX_IDENTIFIER_LENGTH = 255
+MAX_ADDRESS_LENGTH = 400
+
+
+def _check_lengths(extension: TraitsExtension) -> None:
+    """Identifiers and addresses must fit their indexed columns; say which one does not."""
+    for kind, identifiers in extension.credential_identifiers.items():
+        for identifier in identifiers:
+            if len(identifier) > MAX_IDENTIFIER_LENGTH:
+                raise BadRequest(
+                    f"The {kind} identifier {identifier[:32]!r}... is {len(identifier)} characters long; "
+                    f"identifiers are limited to {MAX_IDENTIFIER_LENGTH}."
+                )
+    for _, value in (*extension.verifiable_addresses, *extension.recovery_addresses):
+        if len(value) > MAX_ADDRESS_LENGTH:
+            raise BadRequest(
+                f"The address {value[:32]!r}... is {len(value)} characters long; "
+                f"addresses are limited to {MAX_ADDRESS_LENGTH}."
+            )
 
 
 def parse_id(value: str) -> uuid.UUID:

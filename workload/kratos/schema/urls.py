@@ -23,6 +23,6 @@ def decode_schema_id(path_segment: str) -> str:
     try:
         raw = base64.b64decode(path_segment + "=" * (-len(path_segment) % 4), altchars=b"-_", validate=True)
         decoded = raw.decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError covers non-ASCII input and undecodable bytes
         return path_segment
     return decoded if decoded and decoded.isprintable() else path_segment

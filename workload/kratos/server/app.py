@@ -18,7 +18,7 @@ from kratos.registry import Registry
 from kratos.schema.handlers import schema_routes
 from kratos.server import errors, metrics
 from kratos.server.health import health_routes, version
-from kratos.server.middleware import BodyLimit, Observe, StripPrefix
+from kratos.server.middleware import Observe, RequestGuard, StripPrefix
 from kratos.server.responses import error_response
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ def _build(port_name: str, routes: Sequence[BaseRoute], extra: Sequence[Middlewa
         routes=list(routes),
         middleware=[
             Middleware(Observe, port_name=port_name, templates=templates),  # type: ignore[arg-type]
+            Middleware(RequestGuard),  # type: ignore[arg-type]
             *extra,
-            Middleware(BodyLimit),  # type: ignore[arg-type]
         ],
         exception_handlers={
             errors.KratosError: _kratos_error,

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: body limit, admin prefix, metrics and request logs."""
+"""Pure ASGI middleware: request guard, admin prefix, metrics and request logs."""
 
 from __future__ import annotations
 
@@ -9,24 +9,29 @@ from collections.abc import Callable, Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kratos.server import metrics
-from kratos.server.errors import PayloadTooLarge
+from kratos.server.errors import BadRequest, PayloadTooLarge
 from kratos.server.responses import error_response
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 log = logging.getLogger("kratos.http")
 
 
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+class RequestGuard:
+    """Refuse what no handler can take: NUL characters in the URL (400) and bodies over ``limit`` bytes (413)."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check ``Content-Length`` first, then count what is streamed."""
+        """Check the URL and ``Content-Length`` first, then count what is streamed."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("raw_path", b"").lower() or b"%00" in scope["query_string"].lower():
+            await error_response(BadRequest("The URL must not contain NUL (%00) characters."))(
+                scope, receive, send
+            )
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:

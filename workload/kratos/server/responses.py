@@ -11,6 +11,7 @@ from starlette.responses import Response
 from kratos.server.errors import BadRequest, KratosError, UnsupportedMediaType
 
 JSON_MEDIA_TYPES = frozenset({"application/json"})
+MAX_JSON_DEPTH = 64
 
 
 class JSONResponse(Response):
@@ -45,9 +46,29 @@ async def read_json(request: Request, accepted: frozenset[str] = JSON_MEDIA_TYPE
     if not body.strip():
         raise BadRequest("Unable to decode the request body: the body is empty.")
     try:
-        return orjson.loads(body)
+        decoded = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Unable to decode the request body as JSON: {exc}") from None
+    problem = _unstorable(decoded)
+    if problem:
+        raise BadRequest(f"Unable to decode the request body: {problem}")
+    return decoded
+
+
+def _unstorable(document: Any) -> str | None:
+    """What in a decoded body no response or database could hold: deep nesting or NUL characters."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return "strings must not contain NUL (\\u0000) characters."
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"JSON nesting deeper than {MAX_JSON_DEPTH} levels is not supported."
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return None
 
 
 async def read_json_object(request: Request, accepted: frozenset[str] = JSON_MEDIA_TYPES) -> dict[str, Any]:
