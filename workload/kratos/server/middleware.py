@@ -17,7 +17,7 @@ log = logging.getLogger("kratos.http")
 
 
 class RequestGuard:
-    """Refuse what no handler can take: NUL characters in the URL (400) and bodies over ``limit`` bytes (413)."""
+    """Refuse what no handler can take: NUL in the URL (400), bodies over ``limit`` bytes (413)."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
