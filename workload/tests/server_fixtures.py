@@ -10,23 +10,22 @@ import pytest
 from kratos_process import KratosProcess
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
 def kratos(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KratosProcess]:
-    """A migrated, running ``kratos serve`` per test module and database."""
+    """A migrated, running ``kratos serve`` per test module and database (SQLite, PostgreSQL, MySQL)."""
     workdir = tmp_path_factory.mktemp(f"kratos-{request.param}")
     if request.param == "sqlite":
         dsn = f"sqlite://{workdir}/kratos.sqlite?_fk=true"
     else:
-        cluster = request.getfixturevalue("postgres")
-        name = f"kratos_{uuid.uuid4().hex[:12]}"
-        dsn = cluster.create_database(name)
-    server = KratosProcess(workdir, dsn)
-    server.migrate()
-    server.start()
-    yield server
-    server.stop()
+        server = request.getfixturevalue(request.param)
+        dsn = server.create_database(f"kratos_{uuid.uuid4().hex[:12]}")
+    kratos = KratosProcess(workdir, dsn)
+    kratos.migrate()
+    kratos.start()
+    yield kratos
+    kratos.stop()
 
 
 @pytest.fixture(scope="module")

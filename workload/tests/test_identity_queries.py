@@ -48,11 +48,11 @@ def make_identity(n: int) -> Identity:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def dsn(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite://{tmp_path}/queries.sqlite"
-    return request.getfixturevalue("postgres_dsn")
+    return request.getfixturevalue(f"{request.param}_dsn")
 
 
 def test_pages_and_identities_cost_two_queries(dsn: str) -> None:

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import delete, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from kratos.persistence import migrate
 from kratos.persistence.database import Database
@@ -35,13 +35,13 @@ TABLES = {
 }
 
 
-@pytest.fixture(params=["sqlite", "memory", "postgres"])
+@pytest.fixture(params=["sqlite", "memory", "postgres", "mysql"])
 def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite://{tmp_path}/kratos.sqlite?_fk=true&mode=rwc"
     if request.param == "memory":
         return "memory"
-    return request.getfixturevalue("postgres_dsn")
+    return request.getfixturevalue(f"{request.param}_dsn")
 
 
 def with_db(dsn: str, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -173,7 +173,8 @@ def test_constraints_cascades_and_types(dsn: str) -> None:
                         type="password", identifier="a@example.com", created_at=now(), updated_at=now(),
                     )
                 )  # fmt: skip
-        with pytest.raises(IntegrityError):  # external_id must not be empty
+        # external_id must not be empty (MariaDB reports CHECK violations as an OperationalError)
+        with pytest.raises((IntegrityError, OperationalError)):
             async with db.engine.begin() as conn:
                 await conn.execute(insert(identities).values(identity_row(external_id="")))
         with pytest.raises(IntegrityError):  # foreign key to identities

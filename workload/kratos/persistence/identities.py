@@ -25,7 +25,7 @@ from kratos.persistence.tables import (
     identity_recovery_addresses,
     identity_verifiable_addresses,
 )
-from kratos.persistence.types import JSONType
+from kratos.persistence.types import UTCDateTime
 
 
 class DuplicateError(Exception):
@@ -57,8 +57,8 @@ _VERIFIABLE = sa.select(
     identity_verifiable_addresses.c.verified,
     identity_verifiable_addresses.c.status,
     identity_verifiable_addresses.c.verified_at,
-    sa.cast(sa.null(), JSONType()).label("config"),
-    sa.cast(sa.null(), sa.Integer()).label("version"),
+    sa.null().label("config"),
+    sa.null().label("version"),
     identity_verifiable_addresses.c.created_at,
     identity_verifiable_addresses.c.updated_at,
 ).where(identity_verifiable_addresses.c.identity_id.in_(_IDS))
@@ -76,16 +76,18 @@ _RECOVERY = sa.select(
     identity_recovery_addresses.c.created_at,
     identity_recovery_addresses.c.updated_at,
 ).where(identity_recovery_addresses.c.identity_id.in_(_IDS))
+# First in its union: its typed columns (JSON config, integer version) fix the union's column types on
+# PostgreSQL, and the NULLs are typed for the Python side only (no CAST: MariaDB has no CAST AS JSON).
 _CREDENTIALS = (
     sa.select(
-        sa.literal("c"),
+        sa.literal("c").label("kind"),
         identity_credentials.c.identity_id,
         identity_credentials.c.id,
-        identity_credentials.c.type,
-        identity_credential_identifiers.c.identifier,
-        sa.null(),
-        sa.null(),
-        sa.null(),
+        identity_credentials.c.type.label("via"),
+        identity_credential_identifiers.c.identifier.label("value"),
+        sa.type_coerce(sa.null(), sa.Boolean()).label("verified"),
+        sa.type_coerce(sa.null(), sa.String()).label("status"),
+        sa.type_coerce(sa.null(), UTCDateTime()).label("verified_at"),
         identity_credentials.c.config,
         identity_credentials.c.version,
         identity_credentials.c.created_at,
@@ -102,7 +104,7 @@ _CREDENTIALS = (
 # Everything an identity owns, in one round trip: addresses, and optionally credentials with identifiers.
 _CHILDREN = {
     False: sa.union_all(_VERIFIABLE, _RECOVERY),
-    True: sa.union_all(_VERIFIABLE, _RECOVERY, _CREDENTIALS),
+    True: sa.union_all(_CREDENTIALS, _VERIFIABLE, _RECOVERY),
 }
 
 
@@ -167,6 +169,8 @@ class IdentityRepository:
 
     async def create_many(self, batch: Sequence[Identity]) -> None:
         """Insert identities in one transaction; all or nothing."""
+        if not batch:
+            return
         try:
             async with self.db.engine.begin() as conn:
                 await conn.execute(sa.insert(identities), [_identity_row(identity) for identity in batch])
