@@ -401,3 +401,26 @@ def test_sdk_errors_parse(identity_api: IdentityApi) -> None:
     with pytest.raises(ApiException) as error:
         identity_api.get_identity(str(uuid.uuid4()))
     assert error.value.status == 404
+
+
+def test_similar_identifier_search_ignores_case_and_wildcards(identity_api: IdentityApi) -> None:
+    tag = uuid.uuid4().hex[:8]
+    mine = {create(identity_api, f"Sim_{tag}-{n}@example.com").id for n in range(3)}
+    create(identity_api, f"other-{tag}@example.com")
+    found = identity_api.list_identities(preview_credentials_identifier_similar=f"SIM_{tag}")
+    assert {identity.id for identity in found} == mine
+    assert identity_api.list_identities(preview_credentials_identifier_similar=f"sim%{tag}") == []
+    with pytest.raises(BadRequestException):
+        identity_api.list_identities(credentials_identifier="a", preview_credentials_identifier_similar="b")
+
+
+def test_deprecated_page_numbers_still_page(identity_api: IdentityApi) -> None:
+    for _ in range(3):
+        create(identity_api)
+    first = identity_api.list_identities_with_http_info(page=0, per_page=2)
+    second = identity_api.list_identities_with_http_info(page=1, per_page=2)
+    assert len(first.data) == 2
+    assert {i.id for i in first.data}.isdisjoint({i.id for i in second.data})
+    headers = {key.lower(): value for key, value in first.headers.items()}
+    links = httpx.Response(200, headers={"Link": headers["link"]}).links
+    assert httpx.URL(links["next"]["url"]).params["page"] == "1"

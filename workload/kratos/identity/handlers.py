@@ -35,6 +35,7 @@ PATCH_MEDIA_TYPES = frozenset({"application/json", "application/json-patch+json"
 _PROTECTED_PATHS = ("/id", "/credentials", "/state_changed_at", "/created_at", "/updated_at", "/schema_url")
 _UNDELETABLE = frozenset({CredentialsType.PASSKEY, CredentialsType.CODE})
 _BY_PROVIDER = frozenset({CredentialsType.OIDC, CredentialsType.SAML})
+_PAGING_PARAMS = frozenset({"page", "per_page", "page_size", "page_token"})
 
 
 def identity_admin_routes(registry: Registry) -> list[Route]:
@@ -66,41 +67,54 @@ class IdentityAdminAPI:
     async def list(self, request: Request) -> Response:
         """``GET /admin/identities``: keyset pages, ``ids`` and ``credentials_identifier`` filters."""
         query = request.query_params
-        page_size = _int_param(
-            query.get("page_size") or query.get("per_page"), "page_size", 250, 1, MAX_PAGE_SIZE
-        )
         token = query.get("page_token")
+        page = _int_param(query.get("page"), "page", 0, 0, 1_000_000) if not token else 0
+        if query.get("page_size"):
+            page_size = _int_param(query.get("page_size"), "page_size", 250, 1, MAX_PAGE_SIZE)
+        else:  # the deprecated parameter allows up to 1000
+            page_size = _int_param(query.get("per_page"), "per_page", 250, 1, 1000)
         after = _uuid_param(token, "page_token") if token else None
         ids = query.getlist("ids")
         if len(ids) > MAX_IDS:
             raise BadRequest(f"The ids parameter accepts at most {MAX_IDS} ids.")
         identifier = query.get("credentials_identifier") or None
-        if identifier and query.get("preview_credentials_identifier_similar"):
+        similar = query.get("preview_credentials_identifier_similar") or None
+        if identifier and similar:
             raise BadRequest(
                 "Cannot pass both credentials_identifier and preview_credentials_identifier_similar."
             )
         organization = query.get("organization_id")
-        page, next_after = await self.service.repository.list(
+        found, next_after = await self.service.repository.list(
             page_size=page_size,
             after=after,
             ids=[_uuid_param(value, "ids") for value in ids] if ids else None,
             credentials_identifier=identifier,
+            identifier_similar=similar,
             organization_id=_uuid_param(organization, "organization_id") if organization else None,
+            offset=page * page_size,
         )
-        headers = {"Link": self._links(request, page_size, next_after)} if not ids else None
-        return JSONResponse([self._render(identity) for identity in page], headers=headers)
+        headers = None
+        if not ids:
+            if query.get("page"):  # deprecated page numbers
+                rels = {"first": {"page": 0, "per_page": page_size}}
+                if page > 0:
+                    rels["prev"] = {"page": page - 1, "per_page": page_size}
+                if next_after is not None:
+                    rels["next"] = {"page": page + 1, "per_page": page_size}
+            else:
+                rels = {"first": {"page_size": page_size}}
+                if next_after is not None:
+                    rels["next"] = {"page_size": page_size, "page_token": next_after}
+            headers = {"Link": self._link_header(request, rels)}
+        return JSONResponse([self._render(identity) for identity in found], headers=headers)
 
-    def _links(self, request: Request, page_size: int, next_after: uuid.UUID | None) -> str:
+    def _link_header(self, request: Request, rels: dict[str, dict[str, Any]]) -> str:
+        """``Link`` to other pages of this listing, keeping its filters."""
         base = str(self.registry.config.serve.admin.base_url).rstrip("/") + "/admin/identities?"
-        kept = {
-            k: v for k, v in request.query_params.items() if k not in ("page_token", "page_size", "per_page")
-        }
-        links = [f'<{base}{urlencode({**kept, "page_size": page_size})}>; rel="first"']
-        if next_after is not None:
-            links.append(
-                f'<{base}{urlencode({**kept, "page_size": page_size, "page_token": next_after})}>; rel="next"'
-            )
-        return ",".join(links)
+        kept = {k: v for k, v in request.query_params.items() if k not in _PAGING_PARAMS}
+        return ",".join(
+            f'<{base}{urlencode({**kept, **params})}>; rel="{rel}"' for rel, params in rels.items()
+        )
 
     async def get(self, request: Request) -> Response:
         """``GET /admin/identities/{id}``."""

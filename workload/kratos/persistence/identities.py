@@ -135,23 +135,32 @@ class IdentityRepository:
         after: uuid.UUID | None = None,
         ids: Sequence[uuid.UUID] | None = None,
         credentials_identifier: str | None = None,
+        identifier_similar: str | None = None,
         organization_id: uuid.UUID | None = None,
+        offset: int = 0,
     ) -> tuple[list[Identity], uuid.UUID | None]:
-        """A page ordered by id, and the id to continue after (None on the last page)."""
+        """A page ordered by id, and the id to continue after (None on the last page).
+
+        ``identifier_similar`` matches identifiers containing the text, ignoring case; ``offset`` serves the
+        deprecated page-number pagination.
+        """
         query = sa.select(identities).order_by(identities.c.id)
-        with_credentials = credentials_identifier is not None
+        with_credentials = credentials_identifier is not None or identifier_similar is not None
         if ids is not None:
             query = query.where(identities.c.id.in_(ids))
         else:
-            query = query.limit(page_size + 1)
+            query = query.limit(page_size + 1).offset(offset or None)
             if after is not None:
                 query = query.where(identities.c.id > after)
+        identifier = identity_credential_identifiers.c.identifier
         if credentials_identifier is not None:
-            owners = sa.select(identity_credential_identifiers.c.identity_id).where(
-                identity_credential_identifiers.c.identifier.in_(
-                    {credentials_identifier, credentials_identifier.strip().lower()}
-                )
-            )
+            matching = identifier.in_({credentials_identifier, credentials_identifier.strip().lower()})
+        elif identifier_similar is not None:
+            matching = sa.func.lower(identifier).contains(identifier_similar.strip().lower(), autoescape=True)
+        else:
+            matching = None
+        if matching is not None:
+            owners = sa.select(identity_credential_identifiers.c.identity_id).where(matching)
             query = query.where(identities.c.id.in_(owners))
         if organization_id is not None:
             query = query.where(identities.c.organization_id == organization_id)
