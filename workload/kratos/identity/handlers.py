@@ -95,6 +95,7 @@ class IdentityAdminAPI:
         )
         headers = None
         if not ids:
+            rels: dict[str, dict[str, Any]]
             if query.get("page"):  # deprecated page numbers
                 rels = {"first": {"page": 0, "per_page": page_size}}
                 if page > 0:
