@@ -87,3 +87,22 @@ def test_pages_and_identities_cost_two_queries(dsn: str) -> None:
             await db.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("dsn", "slots"),
+    [
+        ("memory", 1),  # one shared connection: database work is serialised
+        ("postgres://u@db/kratos?max_conns=5&max_idle_conns=2", 5),
+        ("mysql://u@tcp(db:3306)/kratos?max_conns=3", 3),
+    ],
+)
+def test_requests_queue_for_as_many_connections_as_the_pool_has(dsn: str, slots: int) -> None:
+    async def scenario() -> int:
+        db = await Database.open(dsn)
+        try:
+            return db._slots._value
+        finally:
+            await db.close()
+
+    assert asyncio.run(scenario()) == slots

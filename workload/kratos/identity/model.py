@@ -67,7 +67,7 @@ class Credentials:
 
 @dataclass(slots=True)
 class VerifiableAddress:
-    """An address the identity can verify."""
+    """An address the identity can verify; its fields are its wire format."""
 
     value: str
     via: str
@@ -78,39 +78,16 @@ class VerifiableAddress:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
-    def to_json(self) -> dict[str, Any]:
-        """The wire form."""
-        return {
-            "id": self.id,
-            "value": self.value,
-            "verified": self.verified,
-            "via": self.via,
-            "status": self.status,
-            "verified_at": self.verified_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
 
 @dataclass(slots=True)
 class RecoveryAddress:
-    """An address that can recover the identity."""
+    """An address that can recover the identity; its fields are its wire format."""
 
     value: str
     via: str
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
-
-    def to_json(self) -> dict[str, Any]:
-        """The wire form."""
-        return {
-            "id": self.id,
-            "value": self.value,
-            "via": self.via,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
 
 
 @dataclass(slots=True)
@@ -149,8 +126,9 @@ class Identity:
             "state": self.state.value,
             "state_changed_at": self.state_changed_at,
             "traits": self.traits,
-            "verifiable_addresses": [address.to_json() for address in self.verifiable_addresses],
-            "recovery_addresses": [address.to_json() for address in self.recovery_addresses],
+            # Addresses are dataclasses whose fields are the wire format: orjson serialises them natively.
+            "verifiable_addresses": self.verifiable_addresses,
+            "recovery_addresses": self.recovery_addresses,
             "metadata_public": self.metadata_public,
             "created_at": self.created_at,
             "updated_at": self.updated_at,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from kratos.persistence import migrate
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
@@ -50,6 +53,15 @@ def _configure_sqlite(engine: AsyncEngine, url: DatabaseURL) -> None:
         connection.exec_driver_sql(url.begin)
 
 
+def _pool_capacity(engine: AsyncEngine) -> int:
+    """How many connections the engine's pool can hand out at once (1 for the single ``memory`` one)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return 1
+    overflow: int = getattr(pool, "_max_overflow", 0)  # QueuePool has no public accessor for it
+    return max(1, pool.size() + max(0, overflow))
+
+
 class Database:
     """Owns the engine; open with :meth:`open`, close with :meth:`close` (or ``async with``)."""
 
@@ -60,6 +72,21 @@ class Database:
         self.reader = (
             engine if url.dialect == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # Requests queue here, first come first served, for one of the pool's connections: the pool's own
+        # queue lets newcomers overtake waiters, which under load leaves a few requests waiting seconds.
+        self._slots = asyncio.Semaphore(_pool_capacity(engine))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads, without a transaction where the database allows."""
+        async with self._slots, self.reader.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed when the block ends without an error."""
+        async with self._slots, self.engine.begin() as connection:
+            yield connection
 
     @classmethod
     async def open(cls, dsn: str) -> Database:

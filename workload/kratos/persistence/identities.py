@@ -123,8 +123,8 @@ class IdentityRepository:
         return await self._get_one(identities.c.external_id == external_id, credentials)
 
     async def _get_one(self, where: sa.ColumnElement[bool], credentials: bool) -> Identity | None:
-        async with self.db.reader.connect() as conn:
-            rows = (await conn.execute(sa.select(identities).where(where))).mappings().all()
+        async with self.db.read() as conn:
+            rows = (await conn.execute(sa.select(identities).where(where))).all()
             found = await _hydrate(conn, rows, credentials)
         return found[0] if found else None
 
@@ -164,12 +164,12 @@ class IdentityRepository:
             query = query.where(identities.c.id.in_(owners))
         if organization_id is not None:
             query = query.where(identities.c.organization_id == organization_id)
-        async with self.db.reader.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
             next_after = None
             if ids is None and len(rows) > page_size:
                 rows = rows[:page_size]
-                next_after = rows[-1]["id"]
+                next_after = rows[-1].id
             return await _hydrate(conn, rows, with_credentials), next_after
 
     async def create(self, identity: Identity) -> None:
@@ -181,7 +181,7 @@ class IdentityRepository:
         if not batch:
             return
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.transaction() as conn:
                 await conn.execute(sa.insert(identities), [_identity_row(identity) for identity in batch])
                 await _insert_children(conn, batch)
         except IntegrityError as exc:
@@ -192,7 +192,7 @@ class IdentityRepository:
         row = _identity_row(identity)
         del row["id"], row["created_at"]
         try:
-            async with self.db.engine.begin() as conn:
+            async with self.db.transaction() as conn:
                 await conn.execute(sa.update(identities).where(identities.c.id == identity.id).values(row))
                 for table in (
                     identity_credentials,
@@ -206,9 +206,29 @@ class IdentityRepository:
 
     async def delete(self, identity_id: uuid.UUID) -> bool:
         """Delete an identity and everything it owns; False if it did not exist."""
-        async with self.db.engine.begin() as conn:
+        async with self.db.transaction() as conn:
             result = await conn.execute(sa.delete(identities).where(identities.c.id == identity_id))
         return result.rowcount > 0
+
+
+def _identity(row: Any) -> Identity:
+    """An identity from its row, without children yet."""
+    return Identity(
+        id=row.id,
+        schema_id=row.schema_id,
+        traits=row.traits,
+        state=State(row.state),
+        state_changed_at=row.state_changed_at,
+        metadata_public=row.metadata_public,
+        metadata_admin=row.metadata_admin,
+        external_id=row.external_id,
+        organization_id=row.organization_id,
+        available_aal=row.available_aal,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        verifiable_addresses=[],
+        recovery_addresses=[],
+    )
 
 
 def _attach(identity: Identity, row: Any) -> None:
@@ -323,15 +343,7 @@ async def _hydrate(conn: AsyncConnection, rows: Sequence[Any], credentials: bool
     """Build identities from their rows, loading all children of the page at once."""
     if not rows:
         return []
-    found = {
-        row["id"]: Identity(
-            **{name: row[name] for name in _IDENTITY_COLUMNS if name != "state"},
-            state=State(row["state"]),
-            verifiable_addresses=[],
-            recovery_addresses=[],
-        )
-        for row in rows
-    }
+    found = {row.id: _identity(row) for row in rows}
     for row in (await conn.execute(_CHILDREN[credentials], {"ids": list(found)})).all():
         _attach(found[row.identity_id], row)
     for identity in found.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Iterator
@@ -45,6 +46,10 @@ def _server(app: object, host: str, port: int) -> _Server:
 async def serve(config: KratosConfig) -> None:
     """Open the registry, then serve both ports until SIGINT or SIGTERM."""
     registry = await Registry.open(config)
+    # Objects alive after start-up (modules, config, schemas) never become garbage: keep the collector
+    # from re-scanning them, which otherwise stalls requests for tens of milliseconds under load.
+    gc.collect()
+    gc.freeze()
     servers = [
         _server(public_app(registry), config.serve.public.host, config.serve.public.port),
         _server(admin_app(registry), config.serve.admin.host, config.serve.admin.port),
