@@ -181,3 +181,10 @@ def test_readme_quickstart_config_migrates_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_watch_courier_says_there_is_nothing_to_send_yet(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, "memory")
+    server.start("--watch-courier")
+    server.stop()
+    assert "the courier has nothing to send" in server.log_path.read_text()

@@ -28,6 +28,11 @@ def serve(
     """Serve the public (4433) and admin (4434) APIs."""
     settings = load_or_exit(config, dev=dev or None)
     logs.configure(settings.log.level, settings.log.format)
+    if watch_courier or settings.watch_courier:
+        logging.getLogger(__name__).warning(
+            "--watch-courier: this build queues no messages yet (no recovery, verification or code flows), "
+            "so the courier has nothing to send"
+        )
     try:
         uvloop.run(runner.serve(settings))
     except NotMigratedError as exc:
