@@ -22,7 +22,7 @@ from kratos.identity.bodies import (
     VerifiableAddressImport,
 )
 from kratos.identity.model import CredentialsType, Identity, RecoveryAddress, State, VerifiableAddress
-from kratos.identity.service import IdentityService, parse_id
+from kratos.identity.service import IdentityService, build_all
 from kratos.registry import Registry
 from kratos.server.errors import BadRequest, Conflict, KratosError, NotFound
 from kratos.server.responses import JSONResponse, read_json, read_json_object
@@ -214,7 +214,7 @@ class IdentityAdminAPI:
         if len(body.identities) > MAX_BATCH:
             raise BadRequest(f"The maximum number of identities that can be created at once is {MAX_BATCH}.")
         results: list[dict[str, Any]] = []
-        pending: list[tuple[int, Identity]] = []
+        bodies: list[tuple[int, CreateIdentityBody]] = []
         plaintext = 0
         for entry in body.identities:
             patch_id = entry.get("patch_id") if isinstance(entry, dict) else None
@@ -231,9 +231,19 @@ class IdentityAdminAPI:
                         f"At most {MAX_BATCH_PLAINTEXT} identities with plaintext passwords "
                         "can be imported at once."
                     )
-                pending.append((len(results) - 1, await self.service.build(patch.create)))
+                bodies.append((len(results) - 1, patch.create))
             except (KratosError, ValidationError) as exc:
                 _fail(result, exc)
+        # Built concurrently: plaintext passwords hash in parallel, as many as the hashing pool allows.
+        built = await build_all(self.service, [create for _, create in bodies])
+        pending: list[tuple[int, Identity]] = []
+        for (index, _), outcome in zip(bodies, built, strict=True):
+            if isinstance(outcome, Identity):
+                pending.append((index, outcome))
+            elif isinstance(outcome, KratosError | ValidationError):
+                _fail(results[index], outcome)
+            else:
+                raise outcome
         stored = await self.service.create_many([identity for _, identity in pending])
         for (index, identity), error in zip(pending, stored, strict=True):
             if error is None:
@@ -329,6 +339,3 @@ def _uuid_param(raw: str, name: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise BadRequest(f"The {name} parameter must be a UUID, got {raw!r}.") from None
-
-
-__all__ = ["identity_admin_routes", "parse_id"]
