@@ -156,7 +156,7 @@ def test_readme_quickstart_config_migrates_and_serves(tmp_path: Path) -> None:
         "SERVE_PUBLIC_BASE_URL": f"http://127.0.0.1:{public}/",
     }
     migrated = subprocess.run(
-        kratos_command("migrate", "sql", "-c", config, "--yes"),
+        kratos_command("-c", config, "migrate", "sql", "-e", "--yes"),  # upstream: -c before the command
         cwd=repo,
         env=env,
         capture_output=True,

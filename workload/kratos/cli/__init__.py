@@ -5,11 +5,15 @@ from __future__ import annotations
 import click
 
 from kratos.cli import identities, migrate, serve, version
+from kratos.cli.common import config_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@config_option
+@click.pass_context
+def main(ctx: click.Context, config: tuple[str, ...]) -> None:
     """Kratos: identity and user management that speaks the Ory Kratos API."""
+    ctx.obj = {"config": config}
 
 
 for command in (serve.serve, migrate.migrate, version.version, *identities.COMMANDS):

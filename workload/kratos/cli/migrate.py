@@ -13,7 +13,7 @@ import click
 import yaml
 from sqlalchemy.exc import DBAPIError
 
-from kratos.cli.common import config_option
+from kratos.cli.common import config_option, config_paths
 from kratos.persistence import migrate as migrations
 from kratos.persistence.database import Database
 from kratos.persistence.dsn import InvalidDSNError
@@ -152,7 +152,7 @@ def sql() -> None:
 @_steps_option(None, "Apply only this many migrations (default: all).")
 def up(dsn: str | None, read_from_env: bool, config: tuple[str, ...], yes: bool, steps: int | None) -> None:
     """Apply pending migrations."""
-    url = dsn_from_sources(dsn, read_from_env, config)
+    url = dsn_from_sources(dsn, read_from_env, config_paths(config))
 
     async def work(db: Database) -> None:
         planned = [e for e in await migrations.status(db.engine) if not e.applied][:steps]
@@ -174,7 +174,7 @@ def up(dsn: str | None, read_from_env: bool, config: tuple[str, ...], yes: bool,
 @_steps_option(1, "Revert this many migrations.")
 def down(dsn: str | None, read_from_env: bool, config: tuple[str, ...], yes: bool, steps: int) -> None:
     """Revert the most recent migrations."""
-    url = dsn_from_sources(dsn, read_from_env, config)
+    url = dsn_from_sources(dsn, read_from_env, config_paths(config))
 
     async def work(db: Database) -> None:
         planned = [e for e in reversed(await migrations.status(db.engine)) if e.applied][:steps]
@@ -195,7 +195,7 @@ def down(dsn: str | None, read_from_env: bool, config: tuple[str, ...], yes: boo
 @click.option("--block", is_flag=True, help="Wait until every migration is applied.")
 def status(dsn: str | None, read_from_env: bool, config: tuple[str, ...], block: bool) -> None:
     """List migrations and whether they are applied."""
-    url = dsn_from_sources(dsn, read_from_env, config)
+    url = dsn_from_sources(dsn, read_from_env, config_paths(config))
 
     async def work(db: Database) -> list[MigrationStatus]:
         entries = await migrations.status(db.engine)
