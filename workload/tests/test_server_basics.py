@@ -188,3 +188,49 @@ def test_watch_courier_says_there_is_nothing_to_send_yet(tmp_path: Path) -> None
     server.start("--watch-courier")
     server.stop()
     assert "the courier has nothing to send" in server.log_path.read_text()
+
+
+def test_public_cors_follows_the_config(tmp_path: Path) -> None:
+    cors = {"enabled": True, "allowed_origins": ["https://*.example.com", "http://127.0.0.1:4455"]}
+    server = KratosProcess(tmp_path, "memory", overrides={"serve": {"public": {"cors": cors}}})
+    server.start()
+    try:
+        preflight = {
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "X-Session-Token",
+        }
+        allowed = httpx.options(
+            f"{server.public_url}/schemas", headers={"Origin": "https://app.example.com", **preflight}
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+        assert allowed.headers["access-control-allow-credentials"] == "true"
+        refused = httpx.options(
+            f"{server.public_url}/schemas", headers={"Origin": "https://evil.test", **preflight}
+        )
+        assert "access-control-allow-origin" not in refused.headers
+        simple = httpx.get(f"{server.public_url}/schemas", headers={"Origin": "http://127.0.0.1:4455"})
+        assert simple.headers["access-control-allow-origin"] == "http://127.0.0.1:4455"
+        admin = httpx.get(
+            f"{server.admin_url}/admin/identities", headers={"Origin": "https://app.example.com"}
+        )
+        assert "access-control-allow-origin" not in admin.headers
+    finally:
+        server.stop()
+
+
+def test_health_checks_can_stay_out_of_the_request_log(tmp_path: Path) -> None:
+    quiet = {"request_log": {"disable_for_health": True}}
+    server = KratosProcess(
+        tmp_path, "memory", overrides={"log": {"level": "info"}, "serve": {"admin": quiet, "public": quiet}}
+    )
+    server.start()
+    for _ in range(3):
+        httpx.get(f"{server.admin_url}/admin/health/alive")
+    httpx.get(f"{server.admin_url}/admin/identities")
+    server.stop()
+    logged = [
+        line for line in server.log_path.read_text().splitlines() if "completed handling request" in line
+    ]
+    assert logged
+    assert not any("/health/" in line for line in logged)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from kratos.config.sections import Cors
 from kratos.identity.handlers import identity_admin_routes
 from kratos.registry import Registry
 from kratos.schema.handlers import schema_routes
@@ -59,14 +62,16 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return error_response(errors.InternalError())
 
 
-def _build(port_name: str, routes: Sequence[BaseRoute], extra: Sequence[Middleware] = ()) -> Starlette:
+def _build(
+    port_name: str, routes: Sequence[BaseRoute], quiet_health: bool, extra: Sequence[Middleware] = ()
+) -> Starlette:
     templates: dict[Callable, str] = {
         route.endpoint: route.path for route in routes if isinstance(route, Route)
     }
     return Starlette(
         routes=list(routes),
         middleware=[
-            Middleware(Observe, port_name=port_name, templates=templates),  # type: ignore[arg-type]
+            Middleware(Observe, port_name=port_name, templates=templates, quiet_health=quiet_health),  # type: ignore[arg-type]
             Middleware(RequestGuard),  # type: ignore[arg-type]
             *extra,
         ],
@@ -80,8 +85,28 @@ def _build(port_name: str, routes: Sequence[BaseRoute], extra: Sequence[Middlewa
 
 
 def public_app(registry: Registry) -> Starlette:
-    """The public API."""
-    return _build("public", [*health_routes(registry), *schema_routes(registry)])
+    """The public API, with CORS when ``serve.public.cors.enabled``."""
+    public = registry.config.serve.public
+    extra = [cors_middleware(public.cors)] if public.cors.enabled else []
+    routes = [*health_routes(registry), *schema_routes(registry)]
+    return _build("public", routes, public.request_log.disable_for_health, extra)
+
+
+def cors_middleware(cors: Cors) -> Middleware:
+    """CORS as upstream configures it: ``*`` inside an origin matches one label or more."""
+    exact = [origin for origin in cors.allowed_origins if "*" not in origin or origin == "*"]
+    wildcards = [origin for origin in cors.allowed_origins if "*" in origin and origin != "*"]
+    pattern = "|".join(re.escape(origin).replace(r"\*", "[^/]+") for origin in wildcards)
+    return Middleware(
+        CORSMiddleware,  # type: ignore[arg-type]
+        allow_origins=exact,
+        allow_origin_regex=f"^(?:{pattern})$" if pattern else None,
+        allow_methods=list(cors.allowed_methods),
+        allow_headers=cors.allowed_headers,
+        expose_headers=cors.exposed_headers,
+        allow_credentials=cors.allow_credentials,
+        max_age=cors.max_age,
+    )
 
 
 def admin_app(registry: Registry) -> Starlette:
@@ -93,4 +118,5 @@ def admin_app(registry: Registry) -> Starlette:
         *schema_routes(registry),
         *identity_admin_routes(registry),
     ]
-    return _build("admin", routes, [Middleware(StripPrefix)])  # type: ignore[arg-type]
+    quiet_health = registry.config.serve.admin.request_log.disable_for_health
+    return _build("admin", routes, quiet_health, [Middleware(StripPrefix)])  # type: ignore[arg-type]

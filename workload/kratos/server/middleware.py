@@ -84,10 +84,13 @@ class StripPrefix:
 class Observe:
     """Record Prometheus metrics and a log line per request, labelled by route template."""
 
-    def __init__(self, app: ASGIApp, port_name: str, templates: Mapping[Callable, str]) -> None:
+    def __init__(
+        self, app: ASGIApp, port_name: str, templates: Mapping[Callable, str], quiet_health: bool = False
+    ) -> None:
         self.app = app
         self.port_name = port_name
         self.templates = templates
+        self.quiet_health = quiet_health  # ``serve.*.request_log.disable_for_health``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request and note its status."""
@@ -110,7 +113,8 @@ class Observe:
             elapsed = time.perf_counter() - started
             path = self.templates.get(scope.get("endpoint"), "unmatched")  # type: ignore[arg-type]
             metrics.observe(self.port_name, scope["method"], path, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
+            quiet = self.quiet_health and path.startswith("/health")
+            if not quiet and log.isEnabledFor(logging.INFO):
                 log.info(
                     "completed handling request",
                     extra={
