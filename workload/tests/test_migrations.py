@@ -267,3 +267,9 @@ def test_unknown_revision_in_database_is_reported(tmp_path: Path) -> None:
             await migrate.status(db.engine)
 
     with_db(f"sqlite://{tmp_path}/db.sqlite", work)
+
+
+def test_the_quick_migration_check_knows_the_newest_revision() -> None:
+    from kratos.persistence import migrate, version
+
+    assert migrate.revisions()[-1][0] == version.HEAD_REVISION

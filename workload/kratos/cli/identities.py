@@ -214,6 +214,3 @@ def validate_identity(files: tuple[str, ...], endpoint: str | None, output_forma
         _validate(client, source, item, schemas)
         if not quiet:
             click.echo(f"{source}: valid")
-
-
-COMMANDS = (import_group, get_group, list_group, delete_group, validate_group)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import httpx
 import orjson
 import yaml
+
+if TYPE_CHECKING:  # loaded by the remote commands only, not by `kratos serve`
+    import httpx
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "json-pretty", "yaml")
@@ -36,10 +38,14 @@ class AdminClient:
             raise click.UsageError(
                 "set the admin API URL with -e/--endpoint or the KRATOS_ADMIN_URL variable"
             )
+        import httpx
+
         self.http = httpx.Client(base_url=endpoint.rstrip("/"), timeout=60)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request; a transport failure or an error status becomes a ClickException."""
+        import httpx
+
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:

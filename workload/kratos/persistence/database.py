@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
-from kratos.persistence import migrate
+from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
 
 
@@ -101,11 +101,13 @@ class Database:
 
     async def is_migrated(self) -> bool:
         """Whether every known migration is applied."""
-        return await migrate.is_migrated(self.engine)
+        return await version.is_migrated(self.engine)
 
     async def migrate_if_memory(self) -> None:
         """Create the schema of an in-memory database, which starts empty on every run."""
         if self.url.is_memory:
+            from kratos.persistence import migrate  # Alembic is loaded only where migrations run
+
             await migrate.upgrade(self.engine)
 
     async def close(self) -> None:

@@ -9,9 +9,8 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
@@ -22,6 +21,9 @@ from kratos.schema.errors import SchemaLoadError
 from kratos.schema.formats import FORMAT_CHECKER
 from kratos.schema.gofmt import escape_token, pointer
 from kratos.schema.model import IdentitySchema, SchemaRegistry
+
+if TYPE_CHECKING:  # httpx is loaded only when a schema is fetched over HTTP
+    import httpx
 
 HTTP_TIMEOUT = 10.0
 
@@ -62,6 +64,8 @@ async def _fetch(url: str, http: httpx.AsyncClient | None) -> bytes:
 
 
 async def _download(url: str, http: httpx.AsyncClient | None) -> bytes:
+    import httpx
+
     client = http or httpx.AsyncClient()
     try:
         response = await client.get(url, timeout=HTTP_TIMEOUT, follow_redirects=True)

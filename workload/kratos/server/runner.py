@@ -34,6 +34,8 @@ def _server(app: object, host: str, port: int) -> _Server:
         port=port,
         loop="none",
         http="httptools",
+        ws="none",
+        interface="asgi3",
         lifespan="off",
         access_log=False,
         log_config=None,
