@@ -234,3 +234,25 @@ def test_health_checks_can_stay_out_of_the_request_log(tmp_path: Path) -> None:
     ]
     assert logged
     assert not any("/health/" in line for line in logged)
+
+
+def test_argon2_hasher_from_the_config(tmp_path: Path) -> None:
+    argon2 = {"algorithm": "argon2", "argon2": {"memory": "16MB", "iterations": 2, "parallelism": 1}}
+    server = KratosProcess(tmp_path, "memory", overrides={"hashers": argon2})
+    server.start()
+    try:
+        created = httpx.post(
+            f"{server.admin_url}/admin/identities",
+            json={
+                "schema_id": "default",
+                "traits": {"email": "argon@example.com"},
+                "credentials": {"password": {"config": {"password": "a password here"}}},
+            },
+        ).json()
+        identity = httpx.get(
+            f"{server.admin_url}/admin/identities/{created['id']}", params={"include_credential": "password"}
+        ).json()
+    finally:
+        server.stop()
+    hashed = identity["credentials"]["password"]["config"]["hashed_password"]
+    assert hashed.startswith("$argon2id$v=19$m=16384,t=2,p=1$")
