@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
+
 from kratos.config import KratosConfig
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
@@ -12,6 +14,10 @@ from kratos.identity.service import IdentityService
 from kratos.persistence.database import Database
 from kratos.persistence.identities import IdentityRepository
 from kratos.schema import SchemaRegistry, load_schemas
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The configured database cannot be reached."""
 
 
 class NotMigratedError(RuntimeError):
@@ -33,8 +39,14 @@ class Registry:
         """Connect, check migrations and load the identity schemas."""
         db = await Database.open(config.dsn)
         try:
-            await db.migrate_if_memory()
-            if not await db.is_migrated():
+            try:
+                await db.migrate_if_memory()
+                migrated = await db.is_migrated()
+            except (OSError, DBAPIError) as exc:
+                raise DatabaseUnavailableError(
+                    f"the database {db.url.redacted()} does not answer: {getattr(exc, 'orig', None) or exc}"
+                ) from None
+            if not migrated:
                 raise NotMigratedError(
                     "the database schema is not up to date: run `kratos migrate sql -e --yes` "
                     "(or `kratos migrate sql <dsn> --yes`) before `kratos serve`"

@@ -256,3 +256,15 @@ def test_argon2_hasher_from_the_config(tmp_path: Path) -> None:
         server.stop()
     hashed = identity["credentials"]["password"]["config"]["hashed_password"]
     assert hashed.startswith("$argon2id$v=19$m=16384,t=2,p=1$")
+
+
+def test_serve_says_which_database_does_not_answer(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, f"postgres://kratos:hunter2@127.0.0.1:{free_port()}/kratos")
+    server.write_config()
+    result = subprocess.run(
+        kratos_command("serve", "-c", str(server.config_path)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "does not answer" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ import click
 import uvloop
 
 from kratos.cli.common import config_option, load_or_exit
-from kratos.registry import NotMigratedError
+from kratos.registry import DatabaseUnavailableError, NotMigratedError
 from kratos.server import logs, runner
 
 
@@ -35,7 +35,7 @@ def serve(
         )
     try:
         uvloop.run(runner.serve(settings))
-    except NotMigratedError as exc:
+    except (NotMigratedError, DatabaseUnavailableError) as exc:
         raise click.ClickException(str(exc)) from None
     except (OSError, ValueError) as exc:
         logging.getLogger(__name__).error("unable to start: %s", exc)
