@@ -14,6 +14,7 @@ import ory_kratos_client
 import pytest
 from kratos_process import DATA, KratosProcess, free_port, kratos_command
 from ory_kratos_client import IdentityApi, MetadataApi
+from postgres import find_bindir, start_postgres
 
 from kratos import __version__
 
@@ -268,3 +269,22 @@ def test_serve_says_which_database_does_not_answer(tmp_path: Path) -> None:
     assert "does not answer" in result.stderr
     assert "hunter2" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_outage_is_a_503_and_readiness_fails(tmp_path: Path) -> None:
+    if find_bindir() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    with start_postgres() as cluster:
+        server = KratosProcess(tmp_path, cluster.create_database("outage"))
+        server.migrate()
+        server.start()
+        try:
+            assert httpx.get(f"{server.admin_url}/admin/identities").status_code == 200
+            cluster.stop()
+            listed = httpx.get(f"{server.admin_url}/admin/identities")
+            assert listed.status_code == 503, listed.text
+            assert listed.json()["error"]["code"] == 503
+            assert httpx.get(f"{server.admin_url}/health/ready").status_code == 503
+            assert httpx.get(f"{server.admin_url}/health/alive").status_code == 200
+        finally:
+            server.stop()

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +26,14 @@ from kratos.server.middleware import Observe, RequestGuard, StripPrefix
 from kratos.server.responses import error_response
 
 log = logging.getLogger(__name__)
+
+# Lost connections, refused connections and pool timeouts: the request may well succeed later (503).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    OSError,
+)
 
 _STATUS_ERRORS: dict[int, type[errors.KratosError]] = {
     400: errors.BadRequest,
@@ -57,6 +66,11 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(errors.BadRequest(f"The request body is invalid: {problems}"))
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("the database is unavailable while handling %s %s: %s", request.method, request.url.path, exc)
+    return error_response(errors.ServiceUnavailable("The database is unavailable, please try again later."))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error handling %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(errors.InternalError())
@@ -79,6 +93,7 @@ def _build(
             errors.KratosError: _kratos_error,
             HTTPException: _http_error,
             ValidationError: _validation_error,
+            **dict.fromkeys(DATABASE_UNAVAILABLE, _database_unavailable),
             Exception: _unexpected_error,
         },
     )
