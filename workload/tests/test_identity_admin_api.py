@@ -424,3 +424,15 @@ def test_deprecated_page_numbers_still_page(identity_api: IdentityApi) -> None:
     headers = {key.lower(): value for key, value in first.headers.items()}
     links = httpx.Response(200, headers={"Link": headers["link"]}).links
     assert httpx.URL(links["next"]["url"]).params["page"] == "1"
+
+
+def test_json_patch_sets_and_checks_the_organization(identity_api: IdentityApi) -> None:
+    created = create(identity_api)
+    organization = str(uuid.uuid4())
+    patched = identity_api.patch_identity(
+        created.id, [JsonPatch(op="replace", path="/organization_id", value=organization)]
+    )
+    assert patched.organization_id == organization
+    with pytest.raises(BadRequestException):
+        identity_api.patch_identity(created.id, [JsonPatch(op="replace", path="/organization_id", value="x")])
+    assert identity_api.list_identities(organization_id=organization)[0].id == created.id

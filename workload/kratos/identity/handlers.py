@@ -289,6 +289,11 @@ def _apply_patched(identity: Identity, patched: Any, service: IdentityService) -
     identity.metadata_public = patched.get("metadata_public")
     identity.metadata_admin = patched.get("metadata_admin")
     identity.external_id = external_id
+    organization = patched.get("organization_id")
+    try:
+        identity.organization_id = uuid.UUID(organization) if organization is not None else None
+    except (TypeError, ValueError, AttributeError):
+        raise BadRequest("organization_id must be a UUID or null.") from None
     try:
         verifiable = [
             VerifiableAddressImport.model_validate(a) for a in patched.get("verifiable_addresses") or ()
