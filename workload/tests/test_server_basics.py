@@ -288,3 +288,14 @@ def test_a_database_outage_is_a_503_and_readiness_fails(tmp_path: Path) -> None:
             assert httpx.get(f"{server.admin_url}/health/alive").status_code == 200
         finally:
             server.stop()
+
+
+def test_public_port_redirects_admin_paths(kratos: KratosProcess) -> None:
+    for path in ("/identities", "/admin/identities", "/admin/identities/abc"):
+        response = httpx.get(f"{kratos.public_url}{path}", params={"page_size": 5})
+        assert response.status_code == 307
+        expected = f"{kratos.admin_url}/admin{path.removeprefix('/admin')}?page_size=5"
+        assert response.headers["location"] == expected
+    followed = httpx.get(f"{kratos.public_url}/identities", follow_redirects=True)
+    assert followed.status_code == 200
+    assert isinstance(followed.json(), list)

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kratos.config.sections import Cors
@@ -103,8 +103,25 @@ def public_app(registry: Registry) -> Starlette:
     """The public API, with CORS when ``serve.public.cors.enabled``."""
     public = registry.config.serve.public
     extra = [cors_middleware(public.cors)] if public.cors.enabled else []
-    routes = [*health_routes(registry), *schema_routes(registry)]
+    routes = [*health_routes(registry), *schema_routes(registry), *admin_redirects(registry)]
     return _build("public", routes, public.request_log.disable_for_health, extra)
+
+
+def admin_redirects(registry: Registry) -> list[Route]:
+    """Admin paths asked of the public port are redirected (307) to the admin port, as upstream does."""
+    admin_base = str(registry.config.serve.admin.base_url).rstrip("/")
+
+    async def redirect(request: Request) -> Response:
+        path = request.url.path.removeprefix("/admin")
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{admin_base}/admin{path}{query}", status_code=307)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [
+        Route(path, redirect, methods=methods)
+        for prefix in ("", "/admin")
+        for path in (f"{prefix}/identities", f"{prefix}/identities/{{rest:path}}")
+    ]
 
 
 def cors_middleware(cors: Cors) -> Middleware:
