@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from netutil import free_port
+
 SERVICE_USER = "mysql"  # mariadbd refuses to run as root
 
 
@@ -24,19 +26,13 @@ def find_server() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class MySQLServer:
     """One running server without grant checks, reachable on 127.0.0.1 only."""
 
     def __init__(self, binary: Path, directory: Path) -> None:
         self.binary = binary
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._user = ["--user=" + SERVICE_USER] if os.geteuid() == 0 else []
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from netutil import free_port
 
 SUPERUSER = "postgres"
 
@@ -32,12 +33,6 @@ def find_bindir() -> Path | None:
 def _version(path: str) -> int:
     part = Path(path).parent.name
     return int(part) if part.isdigit() else 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PostgresCluster:
@@ -70,7 +65,7 @@ class PostgresCluster:
                 "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync",
             )  # fmt: skip
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
                 " -c synchronous_commit=off -c full_page_writes=off"

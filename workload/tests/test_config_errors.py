@@ -5,18 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from config_data import MINIMAL
 
 from kratos.config import ConfigError, load_config
-
-MINIMAL = """
-dsn: memory
-identity:
-  schemas:
-    - id: default
-      url: file:///etc/identity.schema.json
-selfservice:
-  default_browser_return_url: http://127.0.0.1:4455/
-"""
 
 
 def problems(

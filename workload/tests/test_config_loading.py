@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from config_data import MINIMAL
 
 from kratos.config import (
     ConfigError,
@@ -19,16 +20,6 @@ from kratos.config import (
     parse_byte_size,
     parse_duration,
 )
-
-MINIMAL = """
-dsn: memory
-identity:
-  schemas:
-    - id: default
-      url: file:///etc/identity.schema.json
-selfservice:
-  default_browser_return_url: http://127.0.0.1:4455/
-"""
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

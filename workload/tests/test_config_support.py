@@ -5,20 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from config_data import MINIMAL
 
 from kratos.config import UNSUPPORTED, ConfigError, load_config, unsupported_features
 
 DATA = Path(__file__).parent / "data" / "config"
-
-MINIMAL = """
-dsn: memory
-identity:
-  schemas:
-    - id: default
-      url: file:///etc/identity.schema.json
-selfservice:
-  default_browser_return_url: http://127.0.0.1:4455/
-"""
 
 
 def load(tmp_path: Path, extra: str, *, check_support: bool = True) -> list[str]:
