@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from kratos.identity.model import Credentials, Identity, RecoveryAddress, VerifiableAddress
+from kratos.identity.pool import ListQuery
 from kratos.persistence import migrate
 from kratos.persistence.database import Database
 from kratos.persistence.identities import IdentityRepository
@@ -64,14 +65,14 @@ def test_pages_and_identities_cost_two_queries(dsn: str) -> None:
             await repository.create_many([make_identity(n) for n in range(300)])
 
             with count_statements(db) as statements:
-                page, next_after = await repository.list(page_size=250)
+                page, next_after = await repository.list(ListQuery(page_size=250))
             assert len(page) == 250
             assert next_after is not None
             assert len(statements) <= 2
             assert all(len(identity.verifiable_addresses) == 1 for identity in page)
 
             with count_statements(db) as statements:
-                rest, last = await repository.list(page_size=250, after=next_after)
+                rest, last = await repository.list(ListQuery(page_size=250, after=next_after))
             assert (len(rest), last) == (50, None)
             assert len(statements) <= 2
 

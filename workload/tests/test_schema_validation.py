@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from kratos.identity.admin.errors import http_error
 from kratos.schema import IdentitySchema, TraitsValidationError, load_schemas
 
 DATA = Path(__file__).parent / "data" / "schemas"
@@ -283,7 +284,7 @@ def test_several_errors_nest_under_validation_failed() -> None:
             f"  I[#/traits/tags/1] S[{traits}/properties/tags/items/type] expected string, but got number",
         ]
     )
-    bad_request = error.as_bad_request()
+    bad_request = http_error(error)
     assert bad_request.status == 400
     assert bad_request.to_dict()["error"]["reason"] == error.reason()
 

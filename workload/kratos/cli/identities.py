@@ -12,7 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from kratos.cli.remote import AdminClient, describe_error, emit, remote_options
-from kratos.identity.bodies import CreateIdentityBody
+from kratos.identity.admin.bodies import CreateIdentityBody
 from kratos.schema import SchemaLoadError, TraitsValidationError, parse_schema
 
 BATCH_SIZE = 1000

@@ -8,8 +8,9 @@ import click
 import uvloop
 
 from kratos.cli.common import config_option, load_or_exit
-from kratos.registry import DatabaseUnavailableError, NotMigratedError
-from kratos.server import logs, runner
+from kratos.driver import runner
+from kratos.driver.registry import DatabaseUnavailableError, NotMigratedError
+from kratos.http import logs
 
 
 @click.command()

@@ -10,12 +10,21 @@ from typing import Any, Self
 
 import orjson
 from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
+
+# Lost or refused connections and pool timeouts: the same request may well succeed later (503, not 500).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    OSError,
+)
 
 
 def _dumps(value: Any) -> str:

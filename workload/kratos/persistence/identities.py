@@ -10,13 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kratos.identity.errors import DuplicateIdentifier
 from kratos.identity.model import (
     Credentials,
     Identity,
     RecoveryAddress,
     State,
     VerifiableAddress,
+    utcnow,
 )
+from kratos.identity.pool import ListQuery
 from kratos.persistence.database import Database
 from kratos.persistence.tables import (
     identities,
@@ -26,11 +29,6 @@ from kratos.persistence.tables import (
     identity_verifiable_addresses,
 )
 from kratos.persistence.types import UTCDateTime
-
-
-class DuplicateError(Exception):
-    """A unique identifier, address or external id is taken by another identity."""
-
 
 _IDENTITY_COLUMNS = (
     "id",
@@ -109,7 +107,7 @@ _CHILDREN = {
 
 
 class IdentityRepository:
-    """Reads and writes identities; a page of identities costs two queries."""
+    """The :class:`~kratos.identity.pool.IdentityPool`: a page of identities costs two queries."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -128,53 +126,45 @@ class IdentityRepository:
             found = await _hydrate(conn, rows, credentials)
         return found[0] if found else None
 
-    async def list(
-        self,
-        *,
-        page_size: int,
-        after: uuid.UUID | None = None,
-        ids: Sequence[uuid.UUID] | None = None,
-        credentials_identifier: str | None = None,
-        identifier_similar: str | None = None,
-        organization_id: uuid.UUID | None = None,
-        offset: int = 0,
-    ) -> tuple[list[Identity], uuid.UUID | None]:
-        """A page ordered by id, and the id to continue after (None on the last page).
+    async def find_by_identifier(self, kind: str, identifier: str) -> Identity | None:
+        """The identity owning credential identifier ``identifier`` of type ``kind``, with credentials."""
+        owner = sa.select(identity_credential_identifiers.c.identity_id).where(
+            identity_credential_identifiers.c.type == kind,
+            identity_credential_identifiers.c.identifier == identifier,
+        )
+        return await self._get_one(identities.c.id == owner.scalar_subquery(), True)
 
-        ``identifier_similar`` matches identifiers containing the text, ignoring case; ``offset`` serves the
-        deprecated page-number pagination.
-        """
+    async def list(self, page: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:
+        """A page ordered by id, and the id to continue after (None on the last page)."""
         query = sa.select(identities).order_by(identities.c.id)
-        with_credentials = credentials_identifier is not None or identifier_similar is not None
-        if ids is not None:
-            query = query.where(identities.c.id.in_(ids))
+        with_credentials = page.credentials_identifier is not None or page.identifier_similar is not None
+        if page.ids is not None:
+            query = query.where(identities.c.id.in_(page.ids))
         else:
-            query = query.limit(page_size + 1).offset(offset or None)
-            if after is not None:
-                query = query.where(identities.c.id > after)
+            query = query.limit(page.page_size + 1).offset(page.offset or None)
+            if page.after is not None:
+                query = query.where(identities.c.id > page.after)
         identifier = identity_credential_identifiers.c.identifier
-        if credentials_identifier is not None:
-            matching = identifier.in_({credentials_identifier, credentials_identifier.strip().lower()})
-        elif identifier_similar is not None:
-            matching = sa.func.lower(identifier).contains(identifier_similar.strip().lower(), autoescape=True)
+        if page.credentials_identifier is not None:
+            wanted = page.credentials_identifier
+            matching = identifier.in_({wanted, wanted.strip().lower()})
+        elif page.identifier_similar is not None:
+            similar = page.identifier_similar.strip().lower()
+            matching = sa.func.lower(identifier).contains(similar, autoescape=True)
         else:
             matching = None
         if matching is not None:
             owners = sa.select(identity_credential_identifiers.c.identity_id).where(matching)
             query = query.where(identities.c.id.in_(owners))
-        if organization_id is not None:
-            query = query.where(identities.c.organization_id == organization_id)
+        if page.organization_id is not None:
+            query = query.where(identities.c.organization_id == page.organization_id)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
             next_after = None
-            if ids is None and len(rows) > page_size:
-                rows = rows[:page_size]
+            if page.ids is None and len(rows) > page.page_size:
+                rows = rows[: page.page_size]
                 next_after = rows[-1].id
             return await _hydrate(conn, rows, with_credentials), next_after
-
-    async def create(self, identity: Identity) -> None:
-        """Insert an identity with its credentials and addresses; DuplicateError on a taken identifier."""
-        await self.create_many([identity])
 
     async def create_many(self, batch: Sequence[Identity]) -> None:
         """Insert identities in one transaction; all or nothing."""
@@ -185,7 +175,7 @@ class IdentityRepository:
                 await conn.execute(sa.insert(identities), [_identity_row(identity) for identity in batch])
                 await _insert_children(conn, batch)
         except IntegrityError as exc:
-            raise DuplicateError(str(exc.orig)) from exc
+            raise DuplicateIdentifier(str(exc.orig)) from exc
 
     async def update(self, identity: Identity) -> None:
         """Replace an identity's row and children in one transaction."""
@@ -202,7 +192,17 @@ class IdentityRepository:
                     await conn.execute(sa.delete(table).where(table.c.identity_id == identity.id))
                 await _insert_children(conn, [identity])
         except IntegrityError as exc:
-            raise DuplicateError(str(exc.orig)) from exc
+            raise DuplicateIdentifier(str(exc.orig)) from exc
+
+    async def update_credential_config(self, identity_id: uuid.UUID, kind: str, config: object) -> None:
+        """Replace one credential's config, leaving its identifiers alone."""
+        table = identity_credentials
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.identity_id == identity_id, table.c.type == kind)
+                .values(config=config, updated_at=utcnow())
+            )
 
     async def delete(self, identity_id: uuid.UUID) -> bool:
         """Delete an identity and everything it owns; False if it did not exist."""

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from kratos.schema.gofmt import pointer
-from kratos.server.errors import BadRequest
 from kratos.ui.text import Message
 
 
@@ -110,7 +109,3 @@ class TraitsValidationError(Exception):
         if not self.violations:
             return "validation failed"
         return _tree(self.violations, 0).line()
-
-    def as_bad_request(self) -> BadRequest:
-        """Return the admin API's error for these traits (400 with :meth:`reason`)."""
-        return BadRequest(self.reason())

@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kratos.server import metrics
-from kratos.server.errors import BadRequest, PayloadTooLarge
-from kratos.server.responses import error_response
+from kratos.http import metrics
+from kratos.http.errors import BadRequest, PayloadTooLarge
+from kratos.http.responses import error_response
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 log = logging.getLogger("kratos.http")

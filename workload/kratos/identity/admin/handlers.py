@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kratos.identity.bodies import (
+from kratos.http.errors import BadRequest, Conflict, KratosError, NotFound
+from kratos.http.responses import JSONResponse, read_json, read_json_object
+from kratos.identity.admin.bodies import (
     BatchPatchBody,
     CreateIdentityBody,
     IdentityPatch,
@@ -21,11 +23,11 @@ from kratos.identity.bodies import (
     UpdateIdentityBody,
     VerifiableAddressImport,
 )
+from kratos.identity.admin.errors import HANDLED, http_error
+from kratos.identity.admin.importer import IdentityImporter
+from kratos.identity.manager import IdentityManager
 from kratos.identity.model import CredentialsType, Identity, RecoveryAddress, State, VerifiableAddress
-from kratos.identity.service import IdentityService, build_all
-from kratos.registry import Registry
-from kratos.server.errors import BadRequest, Conflict, KratosError, NotFound
-from kratos.server.responses import JSONResponse, read_json, read_json_object
+from kratos.identity.pool import ListQuery
 
 MAX_PAGE_SIZE = 500
 MAX_IDS = 500
@@ -38,9 +40,11 @@ _BY_PROVIDER = frozenset({CredentialsType.OIDC, CredentialsType.SAML})
 _PAGING_PARAMS = frozenset({"page", "per_page", "page_size", "page_token"})
 
 
-def identity_admin_routes(registry: Registry) -> list[Route]:
+def identity_admin_routes(
+    manager: IdentityManager, importer: IdentityImporter, admin_base_url: str
+) -> list[Route]:
     """Every identity route of the admin API."""
-    api = IdentityAdminAPI(registry)
+    api = IdentityAdminAPI(manager, importer, admin_base_url)
     return [
         Route("/identities", api.list, methods=["GET"]),
         Route("/identities", api.create, methods=["POST"]),
@@ -55,14 +59,15 @@ def identity_admin_routes(registry: Registry) -> list[Route]:
 
 
 class IdentityAdminAPI:
-    """Handlers bound to one registry."""
+    """The handlers, bound to the services they use."""
 
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.service: IdentityService = registry.identities
+    def __init__(self, manager: IdentityManager, importer: IdentityImporter, admin_base_url: str) -> None:
+        self.manager = manager
+        self.importer = importer
+        self.admin_base_url = admin_base_url.rstrip("/")
 
     def _render(self, identity: Identity, *, declassify: frozenset[str] = frozenset()) -> dict[str, Any]:
-        return identity.to_json(self.service.schema_url(identity), credentials=True, declassify=declassify)
+        return identity.to_json(self.manager.schema_url(identity), credentials=True, declassify=declassify)
 
     async def list(self, request: Request) -> Response:
         """``GET /admin/identities``: keyset pages, ``ids`` and ``credentials_identifier`` filters."""
@@ -84,14 +89,16 @@ class IdentityAdminAPI:
                 "Cannot pass both credentials_identifier and preview_credentials_identifier_similar."
             )
         organization = query.get("organization_id")
-        found, next_after = await self.service.repository.list(
-            page_size=page_size,
-            after=after,
-            ids=[_uuid_param(value, "ids") for value in ids] if ids else None,
-            credentials_identifier=identifier,
-            identifier_similar=similar,
-            organization_id=_uuid_param(organization, "organization_id") if organization else None,
-            offset=page * page_size,
+        found, next_after = await self.manager.pool.list(
+            ListQuery(
+                page_size=page_size,
+                after=after,
+                ids=[_uuid_param(value, "ids") for value in ids] if ids else None,
+                credentials_identifier=identifier,
+                identifier_similar=similar,
+                organization_id=_uuid_param(organization, "organization_id") if organization else None,
+                offset=page * page_size,
+            )
         )
         headers = None
         if not ids:
@@ -111,7 +118,7 @@ class IdentityAdminAPI:
 
     def _link_header(self, request: Request, rels: dict[str, dict[str, Any]]) -> str:
         """``Link`` to other pages of this listing, keeping its filters."""
-        base = str(self.registry.config.serve.admin.base_url).rstrip("/") + "/admin/identities?"
+        base = f"{self.admin_base_url}/admin/identities?"
         kept = {k: v for k, v in request.query_params.items() if k not in _PAGING_PARAMS}
         return ",".join(
             f'<{base}{urlencode({**kept, **params})}>; rel="{rel}"' for rel, params in rels.items()
@@ -120,41 +127,47 @@ class IdentityAdminAPI:
     async def get(self, request: Request) -> Response:
         """``GET /admin/identities/{id}``."""
         declassify = _declassify(request)
-        identity = await self.service.get(request.path_params["id"])
+        identity = await self.manager.get(parse_id(request.path_params["id"]))
         return JSONResponse(self._render(identity, declassify=declassify))
 
     async def get_by_external_id(self, request: Request) -> Response:
         """``GET /admin/identities/by/external/{externalID}``."""
         declassify = _declassify(request)
-        identity = await self.service.repository.get_by_external_id(request.path_params["external_id"])
-        if identity is None:
-            raise NotFound("Unable to locate the resource")
+        identity = await self.manager.get_by_external_id(request.path_params["external_id"])
         return JSONResponse(self._render(identity, declassify=declassify))
 
     async def create(self, request: Request) -> Response:
         """``POST /admin/identities``: 201 with the identity."""
         body = CreateIdentityBody.model_validate(await read_json_object(request))
-        identity = await self.service.create(body)
-        location = (
-            f"{str(self.registry.config.serve.admin.base_url).rstrip('/')}/admin/identities/{identity.id}"
-        )
+        identity = await self.manager.create(await self.importer.build(body))
+        location = f"{self.admin_base_url}/admin/identities/{identity.id}"
         return JSONResponse(self._render(identity), status_code=201, headers={"Location": location})
 
     async def update(self, request: Request) -> Response:
         """``PUT /admin/identities/{id}``."""
         body = UpdateIdentityBody.model_validate(await read_json_object(request))
-        identity = await self.service.get(request.path_params["id"])
-        return JSONResponse(self._render(await self.service.update(identity, body)))
+        identity = await self.manager.get(parse_id(request.path_params["id"]))
+        if body.schema_id:
+            identity.schema_id = body.schema_id
+        if body.state is not None:
+            self.manager.set_state(identity, body.state)
+        identity.traits = body.traits
+        identity.metadata_public = body.metadata_public
+        identity.metadata_admin = body.metadata_admin
+        if body.external_id is not None:
+            identity.external_id = body.external_id
+        await self.importer.import_credentials(identity, body.credentials)
+        return JSONResponse(self._render(await self.manager.update(identity)))
 
     async def patch(self, request: Request) -> Response:
         """``PATCH /admin/identities/{id}``: an RFC 6902 JSON Patch."""
         operations = await read_json(request, PATCH_MEDIA_TYPES)
         if not isinstance(operations, list):
             raise BadRequest("A JSON Patch document must be an array of operations.")
-        identity = await self.service.get(request.path_params["id"])
+        identity = await self.manager.get(parse_id(request.path_params["id"]))
         document = orjson.loads(
             orjson.dumps(
-                identity.to_json(self.service.schema_url(identity)), default=str, option=orjson.OPT_UTC_Z
+                identity.to_json(self.manager.schema_url(identity)), default=str, option=orjson.OPT_UTC_Z
             )
         )
         for operation in operations:
@@ -172,12 +185,12 @@ class IdentityAdminAPI:
             patched = jsonpatch.apply_patch(document, operations)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
             raise BadRequest(f"An error occurred when applying the JSON patch: {exc}") from None
-        _apply_patched(identity, patched, self.service)
-        return JSONResponse(self._render(await self.service.save(identity)))
+        _apply_patched(identity, patched, self.manager)
+        return JSONResponse(self._render(await self.manager.update(identity)))
 
     async def delete(self, request: Request) -> Response:
         """``DELETE /admin/identities/{id}``: 204."""
-        await self.service.delete(request.path_params["id"])
+        await self.manager.delete(parse_id(request.path_params["id"]))
         return Response(status_code=204)
 
     async def delete_credentials(self, request: Request) -> Response:
@@ -187,7 +200,7 @@ class IdentityAdminAPI:
             raise BadRequest(f"Unknown credentials type {kind}.")
         if kind in _UNDELETABLE:
             raise BadRequest(f"You cannot remove {kind} credentials through this API.")
-        identity = await self.service.get(request.path_params["id"])
+        identity = await self.manager.get(parse_id(request.path_params["id"]))
         credential = identity.credentials.get(kind)
         if credential is None:
             raise NotFound(f"You tried to remove a {kind} but this user have no {kind} set up.")
@@ -205,7 +218,7 @@ class IdentityAdminAPI:
                 del identity.credentials[kind]
         else:
             del identity.credentials[kind]
-        await self.service.save(identity, recreate=False)
+        await self.manager.update(identity, recreate=False)
         return Response(status_code=204)
 
     async def batch_patch(self, request: Request) -> Response:
@@ -232,19 +245,20 @@ class IdentityAdminAPI:
                         "can be imported at once."
                     )
                 bodies.append((len(results) - 1, patch.create))
-            except (KratosError, ValidationError) as exc:
+            except (*HANDLED, KratosError, ValidationError) as exc:
                 _fail(result, exc)
         # Built concurrently: plaintext passwords hash in parallel, as many as the hashing pool allows.
-        built = await build_all(self.service, [create for _, create in bodies])
+        built = await self.importer.build_all([create for _, create in bodies])
         pending: list[tuple[int, Identity]] = []
         for (index, _), outcome in zip(bodies, built, strict=True):
-            if isinstance(outcome, Identity):
+            try:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                self.manager.validate(outcome)
                 pending.append((index, outcome))
-            elif isinstance(outcome, KratosError | ValidationError):
-                _fail(results[index], outcome)
-            else:
-                raise outcome
-        stored = await self.service.create_many([identity for _, identity in pending])
+            except (*HANDLED, KratosError, ValidationError) as exc:
+                _fail(results[index], exc)
+        stored = await self.manager.create_many([identity for _, identity in pending])
         for (index, identity), error in zip(pending, stored, strict=True):
             if error is None:
                 results[index]["identity"] = identity.id
@@ -259,14 +273,11 @@ class IdentityAdminAPI:
 
 
 def _fail(result: dict[str, Any], error: BaseException) -> None:
-    if isinstance(error, ValidationError):
-        error = BadRequest(f"The request body is invalid: {error.errors()[0]['msg']}")
-    kratos_error = error if isinstance(error, KratosError) else BadRequest(str(error))
     result["action"] = "error"
-    result["error"] = kratos_error.to_dict()["error"]
+    result["error"] = http_error(error).to_dict()["error"]
 
 
-def _apply_patched(identity: Identity, patched: Any, service: IdentityService) -> None:
+def _apply_patched(identity: Identity, patched: Any, manager: IdentityManager) -> None:
     """Copy the patchable fields of a patched document back onto the identity."""
     if not isinstance(patched, dict):
         raise BadRequest("The JSON patch must leave an identity object.")
@@ -277,7 +288,7 @@ def _apply_patched(identity: Identity, patched: Any, service: IdentityService) -
             f"The supplied state ('{patched.get('state')}') was not valid. "
             "Valid states are ('active', 'inactive')."
         ) from None
-    service.set_state(identity, state)
+    manager.set_state(identity, state)
     schema_id = patched.get("schema_id")
     if not isinstance(schema_id, str) or not schema_id:
         raise BadRequest("schema_id must be a non-empty string.")
@@ -344,3 +355,11 @@ def _uuid_param(raw: str, name: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise BadRequest(f"The {name} parameter must be a UUID, got {raw!r}.") from None
+
+
+def parse_id(value: str) -> uuid.UUID:
+    """A path id; anything that is not a UUID cannot name an identity (404, as upstream)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("Unable to locate the resource") from None

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import uvicorn
 
 from kratos.config import KratosConfig
-from kratos.registry import Registry
-from kratos.server.app import admin_app, public_app
+from kratos.driver.app import admin_app, public_app
+from kratos.driver.registry import Registry
 
 log = logging.getLogger(__name__)
 

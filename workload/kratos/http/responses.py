@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kratos.server.errors import BadRequest, KratosError, UnsupportedMediaType
+from kratos.http.errors import BadRequest, KratosError, UnsupportedMediaType
 
 JSON_MEDIA_TYPES = frozenset({"application/json"})
 MAX_JSON_DEPTH = 64

@@ -10,7 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from kratos.config import KratosConfig
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
-from kratos.identity.service import IdentityService
+from kratos.identity.admin.importer import IdentityImporter
+from kratos.identity.manager import IdentityManager
 from kratos.persistence.database import Database
 from kratos.persistence.identities import IdentityRepository
 from kratos.schema import SchemaRegistry, load_schemas
@@ -32,7 +33,8 @@ class Registry:
     db: Database
     schemas: SchemaRegistry
     hasher: PasswordHasher
-    identities: IdentityService
+    identities: IdentityManager
+    importer: IdentityImporter
 
     @classmethod
     async def open(cls, config: KratosConfig) -> Registry:
@@ -59,10 +61,17 @@ class Registry:
             await db.close()
             raise
         hasher = make_hasher(config)
-        service = IdentityService(
-            IdentityRepository(db), schemas, hasher, public_base_url=str(config.serve.public.base_url)
+        identities = IdentityManager(
+            IdentityRepository(db), schemas, public_base_url=str(config.serve.public.base_url)
         )
-        return cls(config=config, db=db, schemas=schemas, hasher=hasher, identities=service)
+        return cls(
+            config=config,
+            db=db,
+            schemas=schemas,
+            hasher=hasher,
+            identities=identities,
+            importer=IdentityImporter(hasher),
+        )
 
     async def close(self) -> None:
         """Release the pool and the hashing threads."""

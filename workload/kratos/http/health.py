@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from kratos import __version__
-from kratos.registry import Registry
-from kratos.server.responses import JSONResponse
+from kratos.http.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 
 
-def health_routes(registry: Registry) -> list[Route]:
-    """``/health/alive`` and ``/health/ready`` (ready means the database answers)."""
+def health_routes(ping: Callable[[], Awaitable[None]]) -> list[Route]:
+    """``/health/alive`` and ``/health/ready`` (ready means ``ping`` returns: the database answers)."""
 
     async def alive(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> JSONResponse:
         try:
-            await registry.db.ping()
+            await ping()
         except Exception as exc:
             log.warning("readiness check failed: the database does not answer: %s", exc)
             return JSONResponse({"errors": {"database": "the database does not answer"}}, status_code=503)

@@ -1,0 +1,1 @@
+"""The HTTP toolkit, without domain knowledge: error JSON, responses, body decoding, middleware."""

@@ -1,0 +1,1 @@
+"""The identity admin API: request bodies, credential import and handlers."""

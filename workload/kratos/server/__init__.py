@@ -1,1 +1,0 @@
-"""ASGI applications for the public and admin ports."""
