@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,19 +67,28 @@ class PostgresCluster:
             )  # fmt: skip
         for attempt in range(3):
             self.port = free_port()
-            options = (
-                f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-                " -c synchronous_commit=off -c full_page_writes=off"
-            )
             try:
-                self._run(
-                    str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
-                    "-l", str(self.directory / "server.log"), "-w", "start",
-                )  # fmt: skip
+                self._pg_ctl_start()
                 return
             except RuntimeError:
                 if attempt == 2:
                     raise RuntimeError(f"PostgreSQL did not start: {self.log()}") from None
+
+    def _pg_ctl_start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.directory / "server.log"), "-w", "start",
+        )  # fmt: skip
+
+    def restart(self, mode: str = "fast", down_for: float = 0.0) -> None:
+        """Stop (``fast``: sessions are told to go; ``immediate``: killed), wait, start on the same port."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+        time.sleep(down_for)
+        self._pg_ctl_start()
 
     def log(self) -> str:
         """The server log (for failure messages)."""

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from kratos.http import errors
-from kratos.http.middleware import Observe, RequestGuard
+from kratos.http.middleware import Observe, RequestGuard, UnexpectedErrors
 from kratos.http.responses import error_response
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def build_app(
         middleware=[
             Middleware(Observe, port_name=port_name, templates=templates, quiet_health=quiet_health),  # type: ignore[arg-type]
             Middleware(RequestGuard),  # type: ignore[arg-type]
+            Middleware(UnexpectedErrors),  # type: ignore[arg-type]
             *middleware,
         ],
         exception_handlers={

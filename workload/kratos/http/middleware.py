@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request guard, admin prefix, metrics and request logs."""
+"""Pure ASGI middleware: request guard, unexpected errors, admin prefix, metrics and request logs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kratos.http import metrics
-from kratos.http.errors import BadRequest, PayloadTooLarge
+from kratos.http.errors import BadRequest, InternalError, PayloadTooLarge
 from kratos.http.responses import error_response
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -61,6 +61,37 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class UnexpectedErrors:
+    """Answer an exception no handler took with a 500 error JSON, as a normal response.
+
+    Starlette's outermost middleware would answer too, but re-raises to the server, which then closes the
+    connection: a keep-alive client's next request on it is reset without an answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; on an exception before the response started, log it and answer 500."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            if started:
+                raise
+            log.error("unexpected error handling %s %s", scope["method"], scope["path"], exc_info=exc)
+            await error_response(InternalError())(scope, receive, send)
 
 
 class StripPrefix:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -18,13 +19,53 @@ from sqlalchemy.pool import QueuePool
 from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
 
+
+class DatabaseAway(Exception):
+    """The database is away for now: it refuses connections, shuts down or starts up, or a connection broke.
+
+    Raised from the driver's error by :meth:`Database.read` and :meth:`Database.transaction`.
+    """
+
+
 # Lost or refused connections and pool timeouts: the same request may well succeed later (503, not 500).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseAway,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     OSError,
 )
+# SQLSTATE classes of a server that is away: 08 connection exception (the connection is gone), 53 insufficient
+# resources (too many connections), 57 operator intervention (shutting down, starting up, restarting).
+_UNAVAILABLE_SQLSTATES = frozenset({"08", "53", "57"})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is away (a 503: the request may succeed later), not a bug (a 500).
+
+    A restart surfaces as a mix of errors that SQLAlchemy wraps in its generic ``DBAPIError``:
+    ``AdminShutdownError`` (57P01) and ``CannotConnectNowError`` (57P03) from the server,
+    ``ConnectionDoesNotExistError`` (08003) and ``InternalClientError`` from asyncpg on a broken connection.
+    """
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    asyncpg = sys.modules.get("asyncpg")  # loaded only when a PostgreSQL engine is in use
+    seen: BaseException | None = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    while seen is not None:
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATES:
+            return True
+        if asyncpg is not None and isinstance(seen, asyncpg.exceptions.InternalClientError):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _raise_if_away(exc: sa_exc.DBAPIError) -> None:
+    if not isinstance(exc, UNAVAILABLE_ERRORS) and unavailable(exc):
+        raise DatabaseAway(str(exc.orig)) from exc
 
 
 def _dumps(value: Any) -> str:
@@ -88,14 +129,22 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads, without a transaction where the database allows."""
-        async with self._slots, self.reader.connect() as connection:
-            yield connection
+        try:
+            async with self._slots, self.reader.connect() as connection:
+                yield connection
+        except sa_exc.DBAPIError as exc:
+            _raise_if_away(exc)
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction, committed when the block ends without an error."""
-        async with self._slots, self.engine.begin() as connection:
-            yield connection
+        try:
+            async with self._slots, self.engine.begin() as connection:
+                yield connection
+        except sa_exc.DBAPIError as exc:
+            _raise_if_away(exc)
+            raise
 
     @classmethod
     async def open(cls, dsn: str) -> Database:
