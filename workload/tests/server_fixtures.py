@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import ory_kratos_client
 import pytest
 from kratos_process import KratosProcess
+
+
+def running_kratos(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    overrides: dict[str, Any] | None = None,
+) -> Iterator[KratosProcess]:
+    """A migrated, running ``kratos serve`` on the database ``request.param`` names, stopped afterwards."""
+    workdir = tmp_path_factory.mktemp(f"kratos-{request.param}")
+    if request.param == "sqlite":
+        dsn = f"sqlite://{workdir}/kratos.sqlite?_fk=true"
+    else:
+        server = request.getfixturevalue(request.param)
+        dsn = server.create_database(f"kratos_{uuid.uuid4().hex[:12]}")
+    kratos = KratosProcess(workdir, dsn, overrides=overrides or {})
+    kratos.migrate()
+    kratos.start()
+    yield kratos
+    kratos.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
@@ -15,17 +35,7 @@ def kratos(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KratosProcess]:
     """A migrated, running ``kratos serve`` per test module and database (SQLite, PostgreSQL, MySQL)."""
-    workdir = tmp_path_factory.mktemp(f"kratos-{request.param}")
-    if request.param == "sqlite":
-        dsn = f"sqlite://{workdir}/kratos.sqlite?_fk=true"
-    else:
-        server = request.getfixturevalue(request.param)
-        dsn = server.create_database(f"kratos_{uuid.uuid4().hex[:12]}")
-    kratos = KratosProcess(workdir, dsn)
-    kratos.migrate()
-    kratos.start()
-    yield kratos
-    kratos.stop()
+    yield from running_kratos(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

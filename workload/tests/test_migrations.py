@@ -32,6 +32,10 @@ TABLES = {
     "identity_credential_identifiers",
     "identity_verifiable_addresses",
     "identity_recovery_addresses",
+    "sessions",
+    "session_devices",
+    "selfservice_flows",
+    "selfservice_errors",
 }
 
 
@@ -74,22 +78,25 @@ def identity_row(**values: Any) -> dict[str, Any]:
 
 def test_up_status_and_down(dsn: str) -> None:
     async def work(db: Database) -> None:
-        assert await migrate.status(db.engine) == [MigrationStatus("0001", "identities", applied=False)]
-        assert await migrate.pending(db.engine) == ["0001"]
+        names = [("0001", "identities"), ("0002", "sessions_and_flows")]
+        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=False) for n in names]
+        assert await migrate.pending(db.engine) == ["0001", "0002"]
         assert not await db.is_migrated()
 
-        assert await migrate.upgrade(db.engine) == ["0001"]
+        assert await migrate.upgrade(db.engine) == ["0001", "0002"]
         assert await table_names(db) >= TABLES
-        assert await migrate.status(db.engine) == [MigrationStatus("0001", "identities", applied=True)]
+        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=True) for n in names]
         assert await db.is_migrated()
         assert await migrate.upgrade(db.engine) == []  # re-running is a no-op
 
+        assert await migrate.downgrade(db.engine) == ["0002"]
         assert await migrate.downgrade(db.engine) == ["0001"]
         assert not TABLES & await table_names(db)
-        assert await migrate.pending(db.engine) == ["0001"]
+        assert await migrate.pending(db.engine) == ["0001", "0002"]
         assert await migrate.downgrade(db.engine, steps=3) == []
 
         assert await migrate.upgrade(db.engine, steps=1) == ["0001"]
+        assert await migrate.upgrade(db.engine, steps=1) == ["0002"]
         assert await migrate.upgrade(db.engine, steps=1) == []
 
     with_db(dsn, work)

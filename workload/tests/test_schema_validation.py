@@ -60,7 +60,8 @@ def only(traits: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
 
 
 def msg(mid: int, text: str, **context: Any) -> dict[str, Any]:
-    return {"id": mid, "text": text, "type": "error", "context": context}
+    """A UI message as upstream sends it: ``context`` only when it has something."""
+    return {"id": mid, "text": text, "type": "error", **({"context": context} if context else {})}
 
 
 def test_valid_traits_pass() -> None:

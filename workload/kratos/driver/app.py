@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kratos.driver.registry import Registry
+from kratos.driver.selfservice import public_routes, session_handlers
 from kratos.http import errors, metrics
 from kratos.http.app import ErrorMapper, build_app
 from kratos.http.cors import cors_middleware
@@ -42,6 +43,7 @@ def public_app(registry: Registry) -> Starlette:
     routes = [
         *health_routes(registry.db.ping),
         *schema_routes(registry.schemas),
+        *public_routes(registry),
         *admin_redirects(str(registry.config.serve.admin.base_url)),
     ]
     return build_app(
@@ -77,6 +79,7 @@ def admin_app(registry: Registry) -> Starlette:
         Route("/version", version),
         Route("/metrics/prometheus", metrics.prometheus),
         *schema_routes(registry.schemas),
+        *session_handlers(registry).admin_routes(),
         *identity_admin_routes(
             registry.identities, registry.importer, str(registry.config.serve.admin.base_url)
         ),

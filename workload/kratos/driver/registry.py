@@ -13,8 +13,13 @@ from kratos.hash.params import Argon2Params, BcryptParams
 from kratos.identity.admin.importer import IdentityImporter
 from kratos.identity.manager import IdentityManager
 from kratos.persistence.database import Database
+from kratos.persistence.flows import FlowRepository
 from kratos.persistence.identities import IdentityRepository
+from kratos.persistence.sessions import SessionRepository
 from kratos.schema import SchemaRegistry, load_schemas
+from kratos.selfservice.flow.pool import FlowPool
+from kratos.session.cookie import CookieCodec
+from kratos.session.manager import CookieSettings, SessionManager
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -35,6 +40,8 @@ class Registry:
     hasher: PasswordHasher
     identities: IdentityManager
     importer: IdentityImporter
+    sessions: SessionManager
+    flows: FlowPool
 
     @classmethod
     async def open(cls, config: KratosConfig) -> Registry:
@@ -71,12 +78,29 @@ class Registry:
             hasher=hasher,
             identities=identities,
             importer=IdentityImporter(hasher),
+            sessions=make_session_manager(config, SessionRepository(db)),
+            flows=FlowRepository(db),
         )
 
     async def close(self) -> None:
         """Release the pool and the hashing threads."""
         self.hasher.close()
         await self.db.close()
+
+
+def make_session_manager(config: KratosConfig, pool: SessionRepository) -> SessionManager:
+    """Sessions with the cookie ``session.cookie`` and ``cookies`` describe."""
+    cookie, defaults = config.session.cookie, config.cookies
+    secrets = config.secrets.cookie_secrets()
+    settings = CookieSettings(
+        name=cookie.name,
+        path=cookie.path or defaults.path,
+        domain=cookie.domain or defaults.domain,
+        same_site=cookie.same_site or defaults.same_site,
+        secure=cookie.secure if cookie.secure is not None else bool(defaults.secure),
+        persistent=cookie.persistent,
+    )
+    return SessionManager(pool, CookieCodec(secrets), settings, config.session.lifespan, secrets[0])
 
 
 def make_hasher(config: KratosConfig) -> PasswordHasher:

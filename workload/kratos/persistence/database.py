@@ -69,7 +69,7 @@ def _raise_if_away(exc: sa_exc.DBAPIError) -> None:
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return orjson.dumps(value, default=str).decode()  # asyncpg hands out its own UUID type
 
 
 def create_engine(url: DatabaseURL) -> AsyncEngine:

@@ -30,7 +30,7 @@ from kratos.persistence.tables import (
 )
 from kratos.persistence.types import UTCDateTime
 
-_IDENTITY_COLUMNS = (
+IDENTITY_COLUMNS = (
     "id",
     "schema_id",
     "traits",
@@ -211,21 +211,25 @@ class IdentityRepository:
         return result.rowcount > 0
 
 
-def _identity(row: Any) -> Identity:
-    """An identity from its row, without children yet."""
+def identity_from_row(row: Any, prefix: str = "") -> Identity:
+    """An identity from its row (columns named ``<prefix><column>``), without children yet."""
+
+    def value(name: str) -> Any:
+        return getattr(row, prefix + name)
+
     return Identity(
-        id=row.id,
-        schema_id=row.schema_id,
-        traits=row.traits,
-        state=State(row.state),
-        state_changed_at=row.state_changed_at,
-        metadata_public=row.metadata_public,
-        metadata_admin=row.metadata_admin,
-        external_id=row.external_id,
-        organization_id=row.organization_id,
-        available_aal=row.available_aal,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=value("id"),
+        schema_id=value("schema_id"),
+        traits=value("traits"),
+        state=State(value("state")),
+        state_changed_at=value("state_changed_at"),
+        metadata_public=value("metadata_public"),
+        metadata_admin=value("metadata_admin"),
+        external_id=value("external_id"),
+        organization_id=value("organization_id"),
+        available_aal=value("available_aal"),
+        created_at=value("created_at"),
+        updated_at=value("updated_at"),
         verifiable_addresses=[],
         recovery_addresses=[],
     )
@@ -269,7 +273,7 @@ def _attach(identity: Identity, row: Any) -> None:
 
 
 def _identity_row(identity: Identity) -> dict[str, Any]:
-    row = {name: getattr(identity, name) for name in _IDENTITY_COLUMNS}
+    row = {name: getattr(identity, name) for name in IDENTITY_COLUMNS}
     row["state"] = identity.state.value
     return row
 
@@ -343,7 +347,7 @@ async def _hydrate(conn: AsyncConnection, rows: Sequence[Any], credentials: bool
     """Build identities from their rows, loading all children of the page at once."""
     if not rows:
         return []
-    found = {row.id: _identity(row) for row in rows}
+    found = {row.id: identity_from_row(row) for row in rows}
     for row in (await conn.execute(_CHILDREN[credentials], {"ids": list(found)})).all():
         _attach(found[row.identity_id], row)
     for identity in found.values():

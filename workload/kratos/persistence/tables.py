@@ -120,6 +120,54 @@ identity_recovery_addresses = Table(
     UniqueConstraint("via", "value"),
 )
 
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    _identity_fk(index=True),
+    # SHA-256 of the tokens (hex): a copy of the database opens no session.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("logout_token_hash", String(64), nullable=False, unique=True),
+    Column("active", Boolean(), nullable=False),
+    Column("aal", String(4), nullable=False),
+    Column("authentication_methods", JSONType(), nullable=False),
+    Column("authenticated_at", UTCDateTime(), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    *_timestamps(),
+)
+
+session_devices = Table(
+    "session_devices",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("session_id", Uuid(), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("ip_address", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("location", String(512), nullable=True),
+    *_timestamps(),
+)
+
+selfservice_flows = Table(
+    "selfservice_flows",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    # The whole flow as its owner stores it: wire fields plus internal state (CSRF token hash, ...).
+    Column("body", JSONType(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    *_timestamps(),
+)
+
+selfservice_errors = Table(
+    "selfservice_errors",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("error", JSONType(), nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=True),
+    *_timestamps(),
+)
+
 __all__ = [
     "NAMING_CONVENTION",
     "identities",
@@ -128,4 +176,8 @@ __all__ = [
     "identity_recovery_addresses",
     "identity_verifiable_addresses",
     "metadata",
+    "selfservice_errors",
+    "selfservice_flows",
+    "session_devices",
+    "sessions",
 ]

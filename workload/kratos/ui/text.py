@@ -28,8 +28,16 @@ class Message:
     context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form."""
-        return {"id": self.id, "text": self.text, "type": self.type, "context": self.context}
+        """The wire form; ``context`` is left out when empty, as upstream leaves it out."""
+        body: dict[str, Any] = {"id": self.id, "text": self.text, "type": self.type}
+        if self.context:
+            body["context"] = self.context
+        return body
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """A message read back from storage."""
+        return cls(data["id"], data["text"], data["type"], data.get("context") or {})
 
 
 def message(message_id: int, text: str | None = None, **context: Any) -> Message:

@@ -1,0 +1,71 @@
+"""Wiring of sessions and the self-service flows: the one place that picks strategies and settings."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from kratos.config import KratosConfig
+from kratos.driver.registry import Registry
+from kratos.selfservice.flow.context import CookiePolicy, FlowContext
+from kratos.selfservice.flow.error_endpoint import error_routes
+from kratos.selfservice.flow.login import LoginEndpoints
+from kratos.selfservice.flow.logout import LogoutEndpoints
+from kratos.selfservice.flow.registration import RegistrationEndpoints
+from kratos.selfservice.flow.settings import SettingsEndpoints
+from kratos.selfservice.strategy.password.policy import PasswordPolicy
+from kratos.selfservice.strategy.password.strategy import PasswordStrategy
+from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
+from kratos.session.handlers import SessionHandlers
+
+
+def flow_context(registry: Registry) -> FlowContext:
+    """URLs, cookie policy and pools shared by every flow."""
+    config = registry.config
+    selfservice = config.selfservice
+    return FlowContext(
+        public_base_url=str(config.serve.public.base_url),
+        default_return_url=str(selfservice.default_browser_return_url),
+        allowed_return_urls=[str(url) for url in selfservice.allowed_return_urls],
+        error_ui_url=str(selfservice.flows.error.ui_url),
+        cookies=CookiePolicy(
+            domain=config.cookies.domain,
+            path=config.cookies.path,
+            same_site=config.cookies.same_site,
+            secure=bool(config.cookies.secure),
+        ),
+        flows=registry.flows,
+        sessions=registry.sessions,
+    )
+
+
+def public_routes(registry: Registry) -> list[Route]:
+    """Sessions, logout, errors and the login, registration and settings flows."""
+    config: KratosConfig = registry.config
+    methods = config.selfservice.methods
+    flows = config.selfservice.flows
+    context = flow_context(registry)
+    password = (
+        [PasswordStrategy(registry.identities.pool, registry.hasher, PasswordPolicy(methods.password.config))]
+        if methods.password.enabled
+        else []
+    )
+    profile = [ProfileStrategy()] if methods.profile.enabled else []
+    return [
+        *session_handlers(registry).public_routes(),
+        *LoginEndpoints(
+            context, flows.login, registry.schemas, registry.identities.pool, [*password]
+        ).routes(),
+        *RegistrationEndpoints(context, flows.registration, registry.identities, [*password]).routes(),
+        *SettingsEndpoints(context, flows.settings, registry.identities, [*profile, *password]).routes(),
+        *LogoutEndpoints(context, flows.logout.after.default_browser_return_url).routes(),
+        *error_routes(registry.flows),
+    ]
+
+
+def session_handlers(registry: Registry) -> SessionHandlers:
+    """The session endpoints of both ports."""
+    return SessionHandlers(
+        registry.sessions,
+        public_base_url=str(registry.config.serve.public.base_url),
+        admin_base_url=str(registry.config.serve.admin.base_url),
+    )

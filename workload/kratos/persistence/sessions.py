@@ -1,0 +1,282 @@
+"""The session pool: whoami's lookup is one query (session, identity, addresses and devices in one row)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from kratos.identity.model import Identity, RecoveryAddress, VerifiableAddress, utcnow
+from kratos.persistence.database import Database
+from kratos.persistence.identities import IDENTITY_COLUMNS, identity_from_row
+from kratos.persistence.jsonagg import json_array, parse_time, parse_uuid, rows
+from kratos.persistence.tables import (
+    identities,
+    identity_recovery_addresses,
+    identity_verifiable_addresses,
+    session_devices,
+    sessions,
+)
+from kratos.session.model import AuthenticationMethod, Device, Session
+from kratos.session.pool import SessionQuery
+
+_VERIFIABLE = identity_verifiable_addresses.c
+_RECOVERY = identity_recovery_addresses.c
+_DEVICES = session_devices.c
+
+
+class SessionRepository:
+    """The :class:`~kratos.session.pool.SessionPool` on SQL databases."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        dialect = db.engine.dialect.name
+        self._devices = json_array(
+            dialect,
+            {
+                "id": _DEVICES.id,
+                "ip": _DEVICES.ip_address,
+                "ua": _DEVICES.user_agent,
+                "loc": _DEVICES.location,
+            },
+            _DEVICES.session_id == sessions.c.id,
+        ).label("devices")
+        verifiable = json_array(
+            dialect,
+            {
+                "id": _VERIFIABLE.id,
+                "value": _VERIFIABLE.value,
+                "via": _VERIFIABLE.via,
+                "verified": _VERIFIABLE.verified,
+                "status": _VERIFIABLE.status,
+                "verified_at": _VERIFIABLE.verified_at,
+                "created_at": _VERIFIABLE.created_at,
+                "updated_at": _VERIFIABLE.updated_at,
+            },
+            _VERIFIABLE.identity_id == identities.c.id,
+        ).label("verifiable")
+        recovery = json_array(
+            dialect,
+            {
+                "id": _RECOVERY.id,
+                "value": _RECOVERY.value,
+                "via": _RECOVERY.via,
+                "created_at": _RECOVERY.created_at,
+                "updated_at": _RECOVERY.updated_at,
+            },
+            _RECOVERY.identity_id == identities.c.id,
+        ).label("recovery")
+        identity_columns = [identities.c[name].label(f"i_{name}") for name in IDENTITY_COLUMNS]
+        self._with_identity = sa.select(
+            sessions, self._devices, *identity_columns, verifiable, recovery
+        ).join_from(sessions, identities, identities.c.id == sessions.c.identity_id)
+
+    async def create(self, session: Session, token_hash: str, logout_token_hash: str) -> None:
+        """Insert a session with its devices."""
+        now = utcnow()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.insert(sessions).values(
+                    id=session.id,
+                    identity_id=session.identity_id,
+                    token_hash=token_hash,
+                    logout_token_hash=logout_token_hash,
+                    active=session.active,
+                    aal=session.aal,
+                    authentication_methods=_methods_json(session.authentication_methods),
+                    authenticated_at=session.authenticated_at,
+                    issued_at=session.issued_at,
+                    expires_at=session.expires_at,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            if session.devices:
+                await conn.execute(
+                    sa.insert(session_devices),
+                    [
+                        {
+                            "id": device.id,
+                            "session_id": session.id,
+                            "ip_address": device.ip_address,
+                            "user_agent": device.user_agent,
+                            "location": device.location,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for device in session.devices
+                    ],
+                )
+
+    async def by_token(self, token_hash: str) -> Session | None:
+        """The session, its identity with addresses and its devices, in one round trip."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(self._with_identity.where(sessions.c.token_hash == token_hash))).first()
+        return _session(row, identity=_identity(row)) if row else None
+
+    async def by_logout_token(self, logout_token_hash: str) -> Session | None:
+        """The session with this logout token."""
+        query = sa.select(sessions, self._devices).where(sessions.c.logout_token_hash == logout_token_hash)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return _session(row) if row else None
+
+    async def get(self, session_id: uuid.UUID, *, with_identity: bool, with_devices: bool) -> Session | None:
+        """One session by id."""
+        found = await self._select(
+            [sessions.c.id == session_id], with_identity=with_identity, with_devices=with_devices, limit=1
+        )
+        return found[0] if found else None
+
+    async def list(self, query: SessionQuery) -> tuple[list[Session], uuid.UUID | None]:
+        """Sessions by id order, a page at a time."""
+        where: list[sa.ColumnElement[bool]] = []
+        if query.identity_id is not None:
+            where.append(sessions.c.identity_id == query.identity_id)
+        if query.after is not None:
+            where.append(sessions.c.id > query.after)
+        if query.active is True:
+            where.extend([sessions.c.active.is_(True), sessions.c.expires_at > utcnow()])
+        elif query.active is False:
+            where.append(sa.or_(sessions.c.active.is_(False), sessions.c.expires_at <= utcnow()))
+        found = await self._select(
+            where,
+            with_identity=query.with_identity,
+            with_devices=query.with_devices,
+            limit=query.page_size + 1,
+        )
+        if len(found) > query.page_size:
+            found = found[: query.page_size]
+            return found, found[-1].id
+        return found, None
+
+    async def _select(
+        self,
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        with_identity: bool,
+        with_devices: bool,
+        limit: int,
+    ) -> list[Session]:
+        query = self._with_identity if with_identity else sa.select(sessions, self._devices)
+        query = query.where(*where).order_by(sessions.c.id).limit(limit)
+        async with self.db.read() as conn:
+            found = (await conn.execute(query)).all()
+        return [
+            _session(row, identity=_identity(row) if with_identity else None, devices=with_devices)
+            for row in found
+        ]
+
+    async def revoke(self, session_id: uuid.UUID, identity_id: uuid.UUID | None = None) -> bool:
+        """Deactivate one session (of ``identity_id`` when given)."""
+        where = [sessions.c.id == session_id]
+        if identity_id is not None:
+            where.append(sessions.c.identity_id == identity_id)
+        async with self.db.transaction() as conn:
+            result = await conn.execute(
+                sa.update(sessions).where(*where).values(active=False, updated_at=utcnow())
+            )
+        return result.rowcount > 0
+
+    async def revoke_all(self, identity_id: uuid.UUID, except_id: uuid.UUID | None = None) -> int:
+        """Deactivate an identity's active sessions but one."""
+        where = [sessions.c.identity_id == identity_id, sessions.c.active.is_(True)]
+        if except_id is not None:
+            where.append(sessions.c.id != except_id)
+        async with self.db.transaction() as conn:
+            result = await conn.execute(
+                sa.update(sessions).where(*where).values(active=False, updated_at=utcnow())
+            )
+        return result.rowcount
+
+    async def delete_all(self, identity_id: uuid.UUID) -> int:
+        """Delete an identity's sessions."""
+        async with self.db.transaction() as conn:
+            result = await conn.execute(sa.delete(sessions).where(sessions.c.identity_id == identity_id))
+        return result.rowcount
+
+    async def extend(self, session_id: uuid.UUID, expires_at: datetime) -> Session | None:
+        """Move a session's expiry."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.id == session_id)
+                .values(expires_at=expires_at, updated_at=utcnow())
+            )
+        return await self.get(session_id, with_identity=False, with_devices=False)
+
+    async def add_method(self, session: Session) -> None:
+        """Store the session's methods, AAL, authentication time and expiry."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.update(sessions)
+                .where(sessions.c.id == session.id)
+                .values(
+                    authentication_methods=_methods_json(session.authentication_methods),
+                    aal=session.aal,
+                    authenticated_at=session.authenticated_at,
+                    expires_at=session.expires_at,
+                    updated_at=utcnow(),
+                )
+            )
+
+
+def _methods_json(methods: Sequence[AuthenticationMethod]) -> list[dict[str, Any]]:
+    return [{"method": m.method, "aal": m.aal, "completed_at": m.completed_at.isoformat()} for m in methods]
+
+
+def _session(row: Any, identity: Identity | None = None, devices: bool = True) -> Session:
+    return Session(
+        id=row.id,
+        identity_id=row.identity_id,
+        active=bool(row.active),
+        aal=row.aal,
+        authentication_methods=[
+            AuthenticationMethod(m["method"], m["aal"], parse_time(m["completed_at"]))
+            for m in row.authentication_methods
+        ],
+        authenticated_at=row.authenticated_at,
+        issued_at=row.issued_at,
+        expires_at=row.expires_at,
+        devices=[Device(d["ip"], d["ua"], d["loc"] or "", id=parse_uuid(d["id"])) for d in rows(row.devices)]
+        if devices
+        else [],
+        identity=identity,
+    )
+
+
+def _identity(row: Any) -> Identity:
+    identity = identity_from_row(row, "i_")
+    identity.verifiable_addresses = sorted(
+        (
+            VerifiableAddress(
+                value=a["value"],
+                via=a["via"],
+                verified=bool(a["verified"]),
+                status=a["status"],
+                verified_at=parse_time(a["verified_at"]) if a["verified_at"] else None,
+                id=parse_uuid(a["id"]),
+                created_at=parse_time(a["created_at"]),
+                updated_at=parse_time(a["updated_at"]),
+            )
+            for a in rows(row.verifiable)
+        ),
+        key=lambda address: (address.created_at, address.value),
+    )
+    identity.recovery_addresses = sorted(
+        (
+            RecoveryAddress(
+                value=a["value"],
+                via=a["via"],
+                id=parse_uuid(a["id"]),
+                created_at=parse_time(a["created_at"]),
+                updated_at=parse_time(a["updated_at"]),
+            )
+            for a in rows(row.recovery)
+        ),
+        key=lambda address: (address.created_at, address.value),
+    )
+    return identity

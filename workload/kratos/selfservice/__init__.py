@@ -1,0 +1,1 @@
+"""Self-service flows (login, registration, settings, logout, errors), their methods and hooks."""

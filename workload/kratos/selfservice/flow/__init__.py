@@ -1,0 +1,1 @@
+"""The flow machinery shared by every self-service flow."""

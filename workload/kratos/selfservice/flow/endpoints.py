@@ -1,0 +1,238 @@
+"""The endpoints every flow has: init (browser and API), get, and submit, with CSRF and expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kratos.http import csrf
+from kratos.http.body import read_submission
+from kratos.http.errors import KratosError, NotFound
+from kratos.identity.model import utcnow
+from kratos.selfservice.flow.context import FlowContext, error_json, json, parse_flow_id, redirect, wants_json
+from kratos.selfservice.flow.errors import CsrfViolation, FlowExpired, NoFlow, SessionAlreadyAvailable
+from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.strategy.base import ValidationFailed
+from kratos.session.model import Session
+from kratos.ui.node import Container, csrf_node
+from kratos.ui.text import message
+
+_API_COOKIE_REASON = (
+    'The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. '
+    "The flow however was initiated as an API request. To prevent potential misuse and mitigate several "
+    "attack vectors including CSRF, the request has been blocked. Please consult the documentation."
+)
+
+
+class FlowEndpoints:
+    """Shared handling; each flow kind fills in :meth:`prepare`, :meth:`populate` and :meth:`complete`."""
+
+    kind: Kind
+    error_redirect_status = 303
+
+    def __init__(self, context: FlowContext, ui_url: str, lifespan: timedelta) -> None:
+        self.context = context
+        self.ui_url = ui_url
+        self.lifespan = lifespan
+
+    def routes(self) -> list[Route]:
+        """``/self-service/<kind>/{browser,api,flows}`` and the submission endpoint."""
+        base = f"/self-service/{self.kind.value}"
+        return [
+            Route(f"{base}/browser", self.init_browser, methods=["GET"]),
+            Route(f"{base}/api", self.init_api, methods=["GET"]),
+            Route(f"{base}/flows", self.get_flow, methods=["GET"]),
+            Route(base, self.submit, methods=["GET", "POST"]),
+        ]
+
+    # what each kind provides
+
+    async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
+        """Check the request may start a flow; the kind's extra wire fields."""
+        return {}
+
+    async def populate(self, flow: Flow, session: Session | None) -> None:
+        """Add the methods' nodes to a new flow."""
+
+    async def complete(
+        self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
+    ) -> Response:
+        """Handle a submission; raise :class:`ValidationFailed` to show the form again."""
+        raise NotImplementedError
+
+    def needs_session(self) -> bool:
+        """Whether the flow belongs to a signed-in identity (settings)."""
+        return False
+
+    # init
+
+    async def init_browser(self, request: Request) -> Response:
+        """Start a browser flow: 303 to the UI, or the flow as JSON for SPAs."""
+        try:
+            flow, token, fresh = await self._new(request, FlowType.BROWSER)
+        except SessionAlreadyAvailable as error:
+            if wants_json(request):
+                return error_json(error)
+            try:
+                return_to = self.context.checked_return_to(request.query_params.get("return_to"))
+            except KratosError as forbidden:
+                return await self.context.browser_error(forbidden)
+            return redirect(return_to or self.context.default_return_url)
+        except KratosError as error:
+            return await self._browser_failure(request, error)
+        response = json(flow.to_json()) if wants_json(request) else redirect(self.ui_location(flow))
+        if fresh:
+            self.context.set_csrf_cookie(response, token)
+        return response
+
+    async def init_api(self, request: Request) -> Response:
+        """Start a flow for an app: no cookies, no CSRF."""
+        flow, _, _ = await self._new(request, FlowType.API)
+        return json(flow.to_json())
+
+    async def _new(self, request: Request, flow_type: FlowType) -> tuple[Flow, str, bool]:
+        session = await self.context.sessions.optional(request.headers, request.cookies)
+        flow = await self.new_flow(request, flow_type, session)
+        token, fresh = "", False
+        if flow_type == FlowType.BROWSER:
+            token, fresh = self.context.csrf_token(request)
+            flow.csrf_token = csrf.mask(token)
+            flow.ui.set_value("csrf_token", flow.csrf_token)
+        await self.context.flows.create(flow)
+        return flow, token, fresh
+
+    async def new_flow(self, request: Request, flow_type: FlowType, session: Session | None) -> Flow:
+        """A populated, unsaved flow (also used to replace an expired one)."""
+        extra = await self.prepare(request, flow_type, session)
+        return_to = self.context.checked_return_to(request.query_params.get("return_to"))
+        now = utcnow()
+        flow = Flow(
+            kind=self.kind,
+            type=flow_type,
+            request_url=str(request.url),
+            issued_at=now,
+            updated_at=now,
+            expires_at=now + self.lifespan,
+            return_to=return_to,
+            ui=Container(action=""),
+            identity_id=session.identity_id if session and self.needs_session() else None,
+            extra=extra,
+        )
+        flow.ui.action = self.context.url(f"/self-service/{self.kind.value}", flow=str(flow.id))
+        flow.ui.nodes.append(csrf_node(""))
+        await self.populate(flow, session)
+        return flow
+
+    def ui_location(self, flow: Flow) -> str:
+        """The UI page that renders ``flow``."""
+        separator = "&" if "?" in self.ui_url else "?"
+        return f"{self.ui_url}{separator}flow={flow.id}"
+
+    # get
+
+    async def get_flow(self, request: Request) -> Response:
+        """``GET /self-service/<kind>/flows?id=``."""
+        flow = await self._load(request.query_params.get("id"), NotFound("Unable to locate the resource"))
+        if flow.type == FlowType.BROWSER and not csrf.matches(
+            flow.csrf_token, request.cookies.get(self.context.csrf_cookie)
+        ):
+            raise CsrfViolation(
+                "The HTTP Cookie Header was set and a CSRF token was sent but they do not match. "
+                "We recommend deleting all cookies for this domain and retrying the flow."
+            )
+        if flow.is_expired():
+            raise FlowExpired(flow.expires_at)
+        await self.authorize_get(request, flow)
+        return json(flow.to_json())
+
+    async def authorize_get(self, request: Request, flow: Flow) -> None:
+        """Refuse to show a flow to someone it does not belong to (settings)."""
+
+    async def _load(self, raw_id: str | None, missing: KratosError) -> Flow:
+        flow_id = parse_flow_id(raw_id)
+        if flow_id is None:
+            raise missing
+        flow = await self.context.flows.get(self.kind, flow_id)
+        if flow is None:
+            raise missing
+        return flow
+
+    # submit
+
+    async def submit(self, request: Request) -> Response:
+        """``POST /self-service/<kind>?flow=``: JSON or form bodies."""
+        flow_id = request.query_params.get("flow")
+        try:
+            flow = await self._load(flow_id, NoFlow() if parse_flow_id(flow_id) is None else NotFound())
+        except KratosError as error:
+            return await self._browser_failure(request, error)
+        browser = flow.type == FlowType.BROWSER
+        try:
+            body = await read_submission(request)
+            if flow.is_expired():
+                raise await self._expired(request, flow)
+            if browser:
+                self._check_csrf(request, flow, body)
+            session = await self.context.sessions.optional(request.headers, request.cookies)
+            if not browser and _has_browser_cookies(request):
+                raise ValidationFailed(
+                    messages=[message(4000001, _API_COOKIE_REASON, reason=_API_COOKIE_REASON)]
+                )
+            flow.ui.clear_messages()
+            return await self.complete(request, flow, body, session)
+        except ValidationFailed as failure:
+            return await self._show_again(request, flow, failure)
+        except KratosError as error:
+            if browser and not wants_json(request):
+                location = getattr(error, "redirect_browser_to", None)
+                return redirect(location) if location else await self.context.browser_error(error)
+            raise
+
+    def _check_csrf(self, request: Request, flow: Flow, body: dict[str, Any]) -> None:
+        submitted = body.get("csrf_token") or request.headers.get("x-csrf-token")
+        cookie = request.cookies.get(self.context.csrf_cookie)
+        if not cookie:
+            reason = "The CSRF cookie is missing. Make sure the browser sends the cookies of this flow."
+        elif not submitted:
+            reason = "The CSRF token is missing from the request body or the X-CSRF-Token header."
+        else:
+            reason = (
+                "The HTTP Cookie Header was set and a CSRF token was sent but they do not match. "
+                "We recommend deleting all cookies for this domain and retrying the flow."
+            )
+        if not (isinstance(submitted, str) and csrf.matches(submitted, cookie)):
+            raise CsrfViolation(reason)
+
+    async def _expired(self, request: Request, flow: Flow) -> FlowExpired:
+        session = await self.context.sessions.optional(request.headers, request.cookies)
+        replacement = await self.new_flow(request, flow.type, session)
+        replacement.request_url = flow.request_url
+        replacement.return_to = flow.return_to
+        replacement.csrf_token = flow.csrf_token
+        replacement.ui.set_value("csrf_token", flow.csrf_token)
+        await self.context.flows.create(replacement)
+        return FlowExpired(flow.expires_at, use_flow_id=str(replacement.id))
+
+    async def _show_again(self, request: Request, flow: Flow, failure: ValidationFailed) -> Response:
+        flow.ui.messages.extend(failure.messages)
+        for name, text in failure.fields:
+            flow.ui.add_field_message(name, text)
+        flow.updated_at = utcnow()
+        await self.context.flows.update(flow)
+        if flow.type == FlowType.BROWSER and not wants_json(request):
+            return redirect(self.ui_location(flow), self.error_redirect_status)
+        return json(flow.to_json(), 400)
+
+    async def _browser_failure(self, request: Request, error: KratosError) -> Response:
+        if wants_json(request):
+            return error_json(error)
+        return await self.context.browser_error(error)
+
+
+def _has_browser_cookies(request: Request) -> bool:
+    """Cookies other than Cloudflare's mark a browser calling an API flow."""
+    return any(not name.startswith(("__cf", "cf_")) for name in request.cookies)

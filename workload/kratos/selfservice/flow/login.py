@@ -1,0 +1,144 @@
+"""The login flow: ``unified`` (every method at once) or ``identifier_first`` (identifier, then methods)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kratos.config.selfservice import LoginFlow
+from kratos.identity.model import State
+from kratos.identity.pool import IdentityPool
+from kratos.schema import SchemaRegistry
+from kratos.selfservice.flow.context import FlowContext
+from kratos.selfservice.flow.endpoints import FlowEndpoints
+from kratos.selfservice.flow.errors import IdentityDisabled, SessionAlreadyAvailable
+from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.flow.signin import Outcome, answer, hook_names, return_url, start_session
+from kratos.selfservice.strategy.base import LoginStrategy, ValidationFailed
+from kratos.selfservice.strategy.profile.nodes import identifier_label
+from kratos.session.model import AuthenticationMethod, Session
+from kratos.ui.node import csrf_node, input_node, submit_node
+from kratos.ui.text import message
+
+IDENTIFIER_FIRST = "identifier_first"
+
+
+class LoginEndpoints(FlowEndpoints):
+    """``/self-service/login``."""
+
+    kind = Kind.LOGIN
+
+    def __init__(
+        self,
+        context: FlowContext,
+        config: LoginFlow,
+        schemas: SchemaRegistry,
+        identities: IdentityPool,
+        strategies: list[LoginStrategy],
+    ) -> None:
+        super().__init__(context, config.ui_url, config.lifespan)
+        self.config = config
+        self.schemas = schemas
+        self.identities = identities
+        self.strategies = {strategy.id: strategy for strategy in strategies}
+
+    async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
+        """A second login needs ``refresh=true``."""
+        refresh = request.query_params.get("refresh", "").lower() == "true"
+        if session is not None and not refresh:
+            raise SessionAlreadyAvailable(
+                "A valid session was detected and thus login is not possible. "
+                "Did you forget to set `?refresh=true`?"
+            )
+        return {"refresh": refresh and session is not None, "requested_aal": "aal1"}
+
+    async def populate(self, flow: Flow, session: Session | None) -> None:
+        """The methods' nodes, or the identifier alone first."""
+        if self.config.style == IDENTIFIER_FIRST and session is None:
+            flow.ui.nodes.append(
+                input_node(
+                    "identifier",
+                    IDENTIFIER_FIRST,
+                    "text",
+                    value="",
+                    required=True,
+                    autocomplete="username webauthn",
+                    label=identifier_label(self.schemas.default),
+                )
+            )
+            flow.ui.nodes.append(submit_node(IDENTIFIER_FIRST, IDENTIFIER_FIRST, 1070009))
+            return
+        self._methods(flow)
+        if session is not None:  # a refresh: the identifier is known, only the secret is asked
+            flow.ui.messages.append(message(1010003))
+            identity = await self.identities.get(session.identity_id)
+            credential = identity.credentials.get("password") if identity else None
+            node = flow.ui.find("identifier")
+            if node is not None:
+                node.attributes = {
+                    "name": "identifier",
+                    "type": "hidden",
+                    "value": credential.identifiers[0] if credential and credential.identifiers else "",
+                    "disabled": False,
+                }
+                node.label = None
+            for button in flow.ui.nodes:
+                if button.name == "method" and button.label and button.label.id == 1010022:
+                    button.label = message(1010001)
+
+    def _methods(self, flow: Flow, identifier: str | None = None) -> None:
+        flow.ui.nodes = [csrf_node(flow.csrf_token)]
+        for strategy in self.strategies.values():
+            strategy.populate_login(flow, self.schemas.default)
+        if identifier is not None:
+            node = flow.ui.find("identifier")
+            if node is not None:
+                node.attributes["type"] = "hidden"
+                node.attributes["value"] = identifier
+
+    async def complete(
+        self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
+    ) -> Response:
+        """Authenticate with the submitted method, then run the after hooks."""
+        method = body.get("method")
+        refresh = bool(flow.extra.get("refresh"))
+        if session is not None and not refresh:
+            raise SessionAlreadyAvailable(
+                "A valid session was detected and thus login is not possible. "
+                "Did you forget to set `?refresh=true`?"
+            )
+        if method == IDENTIFIER_FIRST and self.config.style == IDENTIFIER_FIRST:
+            identifier = body.get("identifier")
+            if not isinstance(identifier, str) or not identifier.strip():
+                raise ValidationFailed(
+                    fields=[
+                        (
+                            "identifier",
+                            message(4000002, "Property identifier is missing.", property="identifier"),
+                        )
+                    ]
+                )
+            self._methods(flow, identifier.strip())
+            raise ValidationFailed()
+        strategy = self.strategies.get(method) if isinstance(method, str) else None
+        if strategy is None:
+            raise ValidationFailed(messages=[message(4010002)])
+        identity = await strategy.login(flow, body, session if refresh else None)
+        if identity.state != State.ACTIVE:
+            raise IdentityDisabled()
+        if refresh and session is not None:
+            session.authentication_methods.append(AuthenticationMethod(strategy.id, "aal1"))
+            session.authenticated_at = session.authentication_methods[-1].completed_at
+            await self.context.sessions.pool.add_method(session)
+            session.identity = identity
+            signed_in = session
+        else:
+            revoke = "revoke_active_sessions" in hook_names(self.config.after, strategy.id)
+            signed_in = await start_session(self.context, request, identity, strategy.id, revoke)
+        flow.state = "passed_challenge"
+        flow.active = strategy.id
+        await self.context.flows.update(flow)
+        destination = return_url(self.context, flow, self.config.after, strategy.id)
+        return answer(self.context, request, flow, Outcome(identity, signed_in), {}, destination)

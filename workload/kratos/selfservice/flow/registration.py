@@ -1,0 +1,161 @@
+"""The registration flow: ``profile_first`` (traits, then a credential) or ``unified`` (one form)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kratos.config.selfservice import RegistrationFlow
+from kratos.identity.errors import DuplicateIdentifier, InvalidIdentity
+from kratos.identity.manager import IdentityManager
+from kratos.identity.model import Identity
+from kratos.schema import IdentitySchema, TraitsValidationError
+from kratos.selfservice.flow.context import FlowContext
+from kratos.selfservice.flow.endpoints import FlowEndpoints
+from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
+from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.flow.signin import Outcome, answer, hook_names, return_url, start_session
+from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed
+from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
+from kratos.session.model import Session
+from kratos.ui.node import csrf_node, submit_node
+from kratos.ui.text import message
+
+PROFILE = "profile"
+
+
+class RegistrationEndpoints(FlowEndpoints):
+    """``/self-service/registration``."""
+
+    kind = Kind.REGISTRATION
+    error_redirect_status = 302  # what upstream answers a browser whose registration form has errors
+
+    def __init__(
+        self,
+        context: FlowContext,
+        config: RegistrationFlow,
+        identities: IdentityManager,
+        strategies: list[RegistrationStrategy],
+    ) -> None:
+        super().__init__(context, config.ui_url, config.lifespan)
+        self.config = config
+        self.identities = identities
+        self.strategies = {strategy.id: strategy for strategy in strategies}
+        self.two_step = config.style == "profile_first" and not config.enable_legacy_one_step
+
+    def schema(self) -> IdentitySchema:
+        """The schema new identities get."""
+        return self.identities.schemas.default
+
+    async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
+        """Registration may be disabled, and is refused while signed in."""
+        if not self.config.enabled:
+            raise FlowDisabled()
+        if session is not None:
+            raise SessionAlreadyAvailable(
+                "A valid session was detected and thus registration is not possible."
+            )
+        return {}
+
+    async def populate(self, flow: Flow, session: Session | None) -> None:
+        """The first screen: traits and "Sign up" (two-step), or traits and every credential (unified)."""
+        if self.two_step:
+            self._profile_screen(flow, None)
+        else:
+            self._credentials_screen(flow, None, hidden=False)
+
+    def _profile_screen(self, flow: Flow, traits: Any) -> None:
+        flow.ui.nodes = [csrf_node(flow.csrf_token), *trait_nodes(self.schema(), "default", traits)]
+        flow.ui.nodes.append(submit_node(PROFILE, PROFILE, 1040001))
+        flow.internal.pop("traits", None)
+
+    def _credentials_screen(self, flow: Flow, traits: Any, *, hidden: bool) -> None:
+        nodes = trait_nodes(self.schema(), "default", traits)
+        if hidden:
+            for node in nodes:
+                node.attributes["type"] = "hidden"
+        flow.ui.nodes = [csrf_node(flow.csrf_token), *nodes]
+        for strategy in self.strategies.values():
+            strategy.populate_registration(flow, self.schema())
+        if hidden:
+            flow.ui.nodes.append(submit_node(PROFILE, "previous", 1040008, name="screen"))
+
+    async def complete(
+        self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
+    ) -> Response:
+        """Validate traits, create the credential and the identity, then run the after hooks."""
+        if session is not None:
+            raise SessionAlreadyAvailable(
+                "A valid session was detected and thus registration is not possible."
+            )
+        schema = self.schema()
+        traits = coerce_traits(schema, body.get("traits", flow.internal.get("traits")))
+        flow.transient_payload = body.get("transient_payload", flow.transient_payload)
+        if body.get("screen") == "previous":
+            self._profile_screen(flow, flow.internal.get("traits"))
+            raise ValidationFailed()
+        method = body.get("method")
+        if method == PROFILE and self.two_step:
+            self._check_traits(flow, schema, traits)
+            self._credentials_screen(flow, traits, hidden=True)
+            flow.internal["traits"] = traits
+            flow.transient_payload = flow.transient_payload or {}
+            raise ValidationFailed(messages=[message(1040009)])
+        strategy = self.strategies.get(method) if isinstance(method, str) else None
+        if strategy is None:
+            raise ValidationFailed(messages=[message(4010002)])
+        identity = Identity(schema_id=schema.id, traits=traits)
+        self._check_traits(flow, schema, traits, identity)
+        try:
+            await strategy.register(flow, body, identity)
+            await self.identities.create(identity)
+        except ValidationFailed:
+            self._fill(flow, traits)
+            raise
+        except DuplicateIdentifier:
+            self._fill(flow, traits)
+            raise ValidationFailed(messages=[message(4000007)]) from None
+        hooks = hook_names(self.config.after, strategy.id)
+        new_session = None
+        if "session" in hooks:
+            new_session = await start_session(self.context, request, identity, strategy.id, False)
+        outcome = Outcome(identity, new_session)
+        if new_session is not None and flow.type == FlowType.API:
+            outcome.continue_with.append(
+                {"action": "set_ory_session_token", "ory_session_token": new_session.token}
+            )
+        flow.state = "passed_challenge"
+        flow.active = strategy.id
+        await self.context.flows.update(flow)
+        body_out: dict[str, Any] = {
+            "identity": identity.to_json(self.context.schema_url(identity), admin=False)
+        }
+        destination = return_url(self.context, flow, self.config.after, strategy.id)
+        return answer(self.context, request, flow, outcome, body_out, destination)
+
+    def _check_traits(
+        self, flow: Flow, schema: IdentitySchema, traits: Any, identity: Identity | None = None
+    ) -> None:
+        try:
+            if identity is None:
+                schema.validate_traits(traits)
+            else:
+                self.identities.validate(identity)
+        except TraitsValidationError as exc:
+            self._fill(flow, traits)
+            raise ValidationFailed(fields=[(error.name, error.message) for error in exc.errors]) from None
+        except InvalidIdentity as exc:
+            self._fill(flow, traits)
+            raise ValidationFailed(messages=[message(4000001, str(exc), reason=str(exc))]) from None
+
+    @staticmethod
+    def _fill(flow: Flow, traits: Any) -> None:
+        """Show the submitted traits in the form again."""
+        for node in flow.ui.nodes:
+            name = node.name or ""
+            if name.startswith("traits."):
+                value = lookup(traits, name.split(".")[1:])
+                if value is not None:
+                    node.attributes["value"] = value

@@ -1,0 +1,88 @@
+"""What login and registration share once an identity is known: the session, hooks and the answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kratos.config.selfservice import AfterMethod
+from kratos.http import csrf
+from kratos.identity.model import Identity
+from kratos.selfservice.flow.context import FlowContext, device, json, redirect, wants_json
+from kratos.selfservice.flow.model import Flow, FlowType
+from kratos.session.model import AuthenticationMethod, Session
+from kratos.session.pool import SessionPool
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of a completed login or registration."""
+
+    identity: Identity
+    session: Session | None
+    continue_with: list[dict[str, Any]] = field(default_factory=list)
+
+
+def hook_names(after: Any, method: str) -> list[str]:
+    """The after hooks for ``method``: its own list when it has one, else the flow's global list."""
+    specific: AfterMethod[Any] | None = getattr(after, method, None)
+    hooks = specific.hooks if specific is not None and specific.hooks else after.hooks
+    return [hook.hook for hook in hooks]
+
+
+def return_url(context: FlowContext, flow: Flow, after: Any, method: str) -> str:
+    """Where a browser goes when the flow succeeds."""
+    specific: AfterMethod[Any] | None = getattr(after, method, None)
+    return (
+        flow.return_to
+        or (specific.default_browser_return_url if specific else None)
+        or after.default_browser_return_url
+        or context.default_return_url
+    )
+
+
+async def start_session(
+    context: FlowContext, request: Request, identity: Identity, method: str, revoke_others: bool
+) -> Session:
+    """Issue a session for ``identity`` after ``method``; ``revoke_others`` ends its other sessions."""
+    session = await context.sessions.issue(identity, [AuthenticationMethod(method, "aal1")], device(request))
+    if revoke_others:
+        pool: SessionPool = context.sessions.pool
+        await pool.revoke_all(identity.id, except_id=session.id)
+    return session
+
+
+def answer(
+    context: FlowContext,
+    request: Request,
+    flow: Flow,
+    outcome: Outcome,
+    body: dict[str, Any],
+    destination: str,
+) -> Response:
+    """The success answer: tokens for apps, cookies and a redirect (or JSON) for browsers."""
+    session = outcome.session
+    if flow.type == FlowType.API:
+        if session is not None:
+            body["session"] = session.to_json(_public_identity(context, outcome.identity))
+            body["session_token"] = session.token
+        body["continue_with"] = outcome.continue_with or None
+        return json(body)
+    if wants_json(request):
+        if session is not None:
+            body["session"] = session.to_json(_public_identity(context, outcome.identity))
+        body["continue_with"] = outcome.continue_with or None
+        response = json(body)
+    else:
+        response = redirect(destination)
+    if session is not None:
+        context.set_session_cookie(response, session)
+        context.set_csrf_cookie(response, csrf.new_token())  # a new identity, a new CSRF token
+    return response
+
+
+def _public_identity(context: FlowContext, identity: Identity) -> dict[str, Any]:
+    return identity.to_json(context.schema_url(identity), admin=False)

@@ -1,0 +1,1 @@
+"""Hooks run after a flow succeeds."""

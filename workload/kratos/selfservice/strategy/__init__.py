@@ -1,0 +1,1 @@
+"""Authentication methods: one package each, taking part in the flows they support."""

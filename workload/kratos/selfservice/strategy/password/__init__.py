@@ -1,0 +1,1 @@
+"""The password method: registration, login and settings."""

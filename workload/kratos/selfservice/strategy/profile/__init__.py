@@ -1,0 +1,1 @@
+"""The profile method: traits at registration and in settings."""
