@@ -1,10 +1,35 @@
-"""Prometheus metrics for both ports."""
+"""Prometheus metrics for both ports.
+
+With several worker processes, ``PROMETHEUS_MULTIPROC_DIR`` is set before this module is imported: each
+worker then writes its samples to files there, and any worker answers with the totals of all of them,
+including the ``process_*`` (the parent and every worker, summed) and ``python_gc_*`` metrics.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+import functools
+import gc
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests handled.", ["port", "method", "path", "status"])
 DURATION = Histogram(
@@ -23,4 +48,82 @@ def observe(port: str, method: str, path: str, status: int, seconds: float) -> N
 
 async def prometheus(_: Request) -> Response:
     """``GET /metrics/prometheus``: the text exposition format."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+@functools.cache
+def _registry() -> CollectorRegistry:
+    """The process's own registry, or one that sums every worker's in multiprocess mode."""
+    if not MULTIPROCESS_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=MULTIPROCESS_DIR)
+    registry.register(_ServerProcesses())
+    PlatformCollector(registry=registry)
+    return registry
+
+
+# The names of prometheus_client's GCCollector, counted in the shared files (so not in REGISTRY, where
+# that collector has them) by a callback after each collection of this worker.
+_GC = {
+    "collections": Counter(
+        "python_gc_collections",
+        "Number of times this generation was collected",
+        ["generation"],
+        registry=None,
+    ),
+    "collected": Counter(
+        "python_gc_objects_collected", "Objects collected during gc", ["generation"], registry=None
+    ),
+    "uncollectable": Counter(
+        "python_gc_objects_uncollectable",
+        "Uncollectable objects found during GC",
+        ["generation"],
+        registry=None,
+    ),
+}
+
+
+def _count_collection(phase: str, info: dict[str, Any]) -> None:
+    if phase == "stop":
+        generation = str(info["generation"])
+        _GC["collections"].labels(generation).inc()
+        _GC["collected"].labels(generation).inc(info["collected"])
+        _GC["uncollectable"].labels(generation).inc(info["uncollectable"])
+
+
+if MULTIPROCESS_DIR:
+    gc.callbacks.append(_count_collection)
+
+
+class _ServerProcesses:
+    """``process_*`` of the whole server: the parent's start time and limits, the sum of the rest."""
+
+    _SUMMED = frozenset(
+        {
+            "process_cpu_seconds",
+            "process_resident_memory_bytes",
+            "process_virtual_memory_bytes",
+            "process_open_fds",
+        }
+    )
+
+    def collect(self) -> Iterable[Metric]:
+        """Read ``/proc`` for the parent and each worker."""
+        parent = os.getppid()
+        families: dict[str, Metric] = {}
+        for pid in (parent, *_children(parent)):
+            for family in ProcessCollector(pid=lambda pid=pid: pid, registry=None).collect():
+                known = families.setdefault(family.name, family)
+                if known is not family and family.name in self._SUMMED:
+                    known.samples[0] = known.samples[0]._replace(
+                        value=known.samples[0].value + family.samples[0].value
+                    )
+        return families.values()
+
+
+def _children(pid: int) -> Iterator[int]:
+    try:
+        yield from (int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN
+        yield os.getpid()
