@@ -1,13 +1,23 @@
-"""The CPU count that sizes ``kratos serve``'s workers."""
+"""``kratos serve --workers N``: worker processes sharing the ports, and the CPU count that sizes them."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kratos_process import KratosProcess, kratos_command
 
+from kratos.cli.serve import in_memory
 from kratos.driver.cpus import available_cpus, cpu_limit
+from kratos.persistence.dsn import parse_dsn
 
 # --- the CPU count ---------------------------------------------------------------------------------
 
@@ -72,3 +82,211 @@ def test_affinity_is_respected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {3})
     _write(tmp_path / "cgroup" / "cpu.max", "400000 100000")
     assert available_cpus(tmp_path / "cgroup", _write(tmp_path / "self", "0::/\n")) == 1
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "memory",
+        "sqlite://",
+        "sqlite://:memory:?_fk=true",
+        "sqlite:///tmp/a.sqlite?mode=memory",
+        "sqlite:///tmp/a.sqlite?_fk=true",
+        "sqlite3://file::memory:",
+        "file::memory:?cache=shared",
+        "file:///tmp/a.sqlite",
+        "sqlite://file:///tmp/a.sqlite?mode=ro",
+        "postgres://kratos:secret@127.0.0.1:5432/kratos",
+    ],
+)
+def test_the_parent_tells_in_memory_databases_as_parse_dsn_does(dsn: str) -> None:
+    assert in_memory(dsn) == parse_dsn(dsn).is_memory
+
+
+# --- the real server -------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _socket_inode(server_port: int, client_port: int) -> str:
+    """The inode of the server's end of a loopback connection, from ``/proc/net/tcp``."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        if (local, remote) == (server_port, client_port):
+            return fields[9]
+    raise AssertionError(f"no connection from port {client_port} to {server_port}")
+
+
+def _owner(inode: str, pids: list[int]) -> int:
+    for pid in pids:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError(f"no process among {pids} holds socket {inode}")
+
+
+def _get(port: int, path: str, pids: list[int]) -> tuple[int, str]:
+    """GET ``path`` on a new connection: the pid of the worker that served it, and the body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read().decode()
+        assert response.status == 200, body
+        assert connection.sock is not None
+        client_port = connection.sock.getsockname()[1]
+        return _owner(_socket_inode(port, client_port), pids), body
+    finally:
+        connection.close()
+
+
+def _wait_for(condition: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _migrated(workdir: Path) -> KratosProcess:
+    server = KratosProcess(workdir, f"sqlite://{workdir}/kratos.sqlite?_fk=true")
+    server.migrate()
+    return server
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KratosProcess]:
+    server = _migrated(tmp_path_factory.mktemp("workers")).start("--workers", "2")
+    assert server.process is not None
+    _wait_for(lambda: len(_children(server.process.pid)) == 2)  # type: ignore[union-attr]
+    yield server
+    server.stop()
+
+
+def _workers(server: KratosProcess) -> list[int]:
+    assert server.process is not None
+    return _children(server.process.pid)
+
+
+def test_requests_are_served_by_both_workers(two_workers: KratosProcess) -> None:
+    workers = _workers(two_workers)
+    assert len(workers) == 2
+    served = {_get(two_workers.public_port, "/health/alive", workers)[0] for _ in range(24)}
+    assert served == set(workers)
+    served = {_get(two_workers.admin_port, "/health/ready", workers)[0] for _ in range(24)}
+    assert served == set(workers)
+
+
+def test_metrics_are_totals_across_workers(two_workers: KratosProcess) -> None:
+    workers = _workers(two_workers)
+    before = _count(_get(two_workers.admin_port, "/metrics/prometheus", workers)[1], "/version")
+    served = [_get(two_workers.admin_port, "/version", workers)[0] for _ in range(30)]
+    assert set(served) == set(workers)
+    answers: dict[int, str] = {}
+    for _ in range(50):
+        pid, body = _get(two_workers.admin_port, "/metrics/prometheus", workers)
+        answers.setdefault(pid, body)
+        if len(answers) == 2:
+            break
+    assert set(answers) == set(workers), "every worker answered a scrape"
+    for body in answers.values():
+        assert _count(body, "/version") == before + 30
+        cpu = re.search(r"^process_cpu_seconds_total (\S+)$", body, re.MULTILINE)
+        assert cpu is not None
+        assert float(cpu.group(1)) > 0
+        assert re.search(r'^python_gc_collections_total\{generation="0"\} ', body, re.MULTILINE)
+
+
+def _count(body: str, path: str) -> float:
+    pattern = (
+        rf'^http_requests_total\{{method="GET",path="{re.escape(path)}",port="admin",status="200"\}} (\S+)$'
+    )
+    match = re.search(pattern, body, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_a_worker_that_dies_is_restarted(two_workers: KratosProcess) -> None:
+    assert two_workers.process is not None
+    victim, survivor = _workers(two_workers)
+    os.kill(victim, signal.SIGKILL)
+    _wait_for(lambda: len(set(_workers(two_workers)) - {survivor, victim}) == 1)
+    replacement = (set(_workers(two_workers)) - {survivor, victim}).pop()
+    workers = [survivor, replacement]
+    assert {_get(two_workers.public_port, "/health/alive", workers)[0] for _ in range(24)} == set(workers)
+    assert two_workers.process.poll() is None
+    assert "was killed by SIGKILL: restarting it" in two_workers.log_path.read_text()
+
+
+def test_sigterm_stops_every_process_and_the_courier_warns_once(tmp_path: Path) -> None:
+    server = _migrated(tmp_path).start("--workers", "2", "--watch-courier")
+    try:
+        assert server.process is not None
+        _wait_for(lambda: len(_children(server.process.pid)) == 2)  # type: ignore[union-attr]
+        workers = _children(server.process.pid)
+        _get(server.admin_port, "/version", workers)  # a worker writes the metrics files it maps
+        maps = " ".join(Path(f"/proc/{pid}/maps").read_text() for pid in workers)
+        metrics_files = re.findall(r"\S*/kratos-metrics-[^/\s]+/\S+\.db", maps)
+        assert metrics_files
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=20) == 0
+    finally:
+        server.stop()
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists()
+    assert not Path(metrics_files[0]).parent.exists()
+    assert server.log_path.read_text().count("--watch-courier") == 1
+
+
+def test_one_worker_is_this_process(tmp_path: Path) -> None:
+    server = _migrated(tmp_path).start("--workers", "1")
+    try:
+        assert server.process is not None
+        assert _children(server.process.pid) == []
+    finally:
+        server.stop()
+
+
+def _serve(
+    server: KratosProcess, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    server.write_config()
+    return subprocess.run(
+        kratos_command("serve", "-c", str(server.config_path), "--dev", *args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_an_unmigrated_database_is_one_clear_error(tmp_path: Path) -> None:
+    server = KratosProcess(tmp_path, f"sqlite://{tmp_path}/fresh.sqlite?_fk=true")
+    result = _serve(server, env={"SERVE_WORKERS": "2"})
+    assert result.returncode == 1
+    assert result.stderr.count("kratos migrate sql -e --yes") == 1, result.stderr
+    assert result.stderr.startswith("Error: the database schema is not up to date")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
+    server = _migrated(tmp_path)
+    with socket.socket() as taken:
+        # Even a listener that would share the port (a kratos still running, say) is refused.
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", server.public_port))
+        taken.listen()
+        result = _serve(server, "--workers", "2")
+    assert result.returncode == 1
+    assert result.stderr.count(f"cannot listen on 127.0.0.1:{server.public_port}") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_in_memory_database_refuses_several_workers(tmp_path: Path) -> None:
+    result = _serve(KratosProcess(tmp_path, "memory"), env={"SERVE_WORKERS": "2"})
+    assert result.returncode == 2
+    assert "SERVE_WORKERS=2: an in-memory database lives inside one process" in result.stderr

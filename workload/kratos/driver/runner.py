@@ -1,4 +1,4 @@
-"""Run the public and admin servers in one process, on one event loop."""
+"""Run the public and admin servers on one event loop: the whole server, or one worker of several."""
 
 from __future__ import annotations
 
@@ -7,27 +7,47 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
 from kratos.config import KratosConfig
 from kratos.driver.app import admin_app, public_app
-from kratos.driver.registry import Registry
+from kratos.driver.registry import DatabaseUnavailableError, NotMigratedError, Registry
 
 log = logging.getLogger(__name__)
 
 
+def start_failure(exc: BaseException) -> str | None:
+    """What to tell the user when ``exc`` stopped :func:`serve` from starting; None for a bug."""
+    if isinstance(exc, NotMigratedError | DatabaseUnavailableError):
+        return str(exc)
+    if isinstance(exc, OSError | ValueError):
+        return f"unable to start: {exc}"
+    return None
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server whose signals the runner handles for both ports."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         """Signals are installed once by :func:`serve`."""
         yield
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Listen, then tell the runner."""
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
 
-def _server(app: object, host: str, port: int) -> _Server:
+
+def _server(app: object, host: str, port: int, on_started: Callable[[], None]) -> _Server:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host or "0.0.0.0",  # noqa: S104 - upstream listens on every interface by default
@@ -42,30 +62,48 @@ def _server(app: object, host: str, port: int) -> _Server:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
-    return _Server(config)
+    return _Server(config, on_started)
 
 
-async def serve(config: KratosConfig) -> None:
-    """Open the registry, then serve both ports until SIGINT or SIGTERM."""
+async def serve(
+    config: KratosConfig,
+    sockets: tuple[list[socket.socket], list[socket.socket]] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Open the registry, then serve both ports until SIGINT or SIGTERM.
+
+    A worker passes the parent's listening ``sockets`` (public, admin) and learns from ``on_ready``, called
+    on the event loop, when both serve.
+    """
     registry = await Registry.open(config)
     # Objects alive after start-up (modules, config, schemas) never become garbage: keep the collector
     # from re-scanning them, which otherwise stalls requests for tens of milliseconds under load.
     gc.collect()
     gc.freeze()
+    waiting = 2
+
+    def started() -> None:
+        nonlocal waiting
+        waiting -= 1
+        if waiting == 0 and on_ready is not None:
+            on_ready()
+
     servers = [
-        _server(public_app(registry), config.serve.public.host, config.serve.public.port),
-        _server(admin_app(registry), config.serve.admin.host, config.serve.admin.port),
+        _server(public_app(registry), config.serve.public.host, config.serve.public.port, started),
+        _server(admin_app(registry), config.serve.admin.host, config.serve.admin.port, started),
     ]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
-    log.info(
-        "serving the public API on port %d and the admin API on port %d",
-        config.serve.public.port,
-        config.serve.admin.port,
-    )
+    if sockets is None:
+        log.info(
+            "serving the public API on port %d and the admin API on port %d",
+            config.serve.public.port,
+            config.serve.admin.port,
+        )
     try:
-        await asyncio.gather(*(server.serve() for server in servers))
+        listeners = sockets or (None, None)
+        await asyncio.gather(*(server.serve(socks) for server, socks in zip(servers, listeners, strict=True)))
         if any(not server.started for server in servers):
             raise OSError("a port could not be bound; see the error above")
     finally:
