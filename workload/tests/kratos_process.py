@@ -77,9 +77,13 @@ class KratosProcess:
         self.config_path.write_text(yaml.safe_dump(config))
         return self.config_path
 
+    def command(self, *args: str) -> list[str]:
+        """The server's command line (upstream's binary in ``record_upstream.py``)."""
+        return kratos_command(*args)
+
     def migrate(self) -> None:
         subprocess.run(
-            kratos_command("migrate", "sql", "-e", "--yes"),
+            self.command("migrate", "sql", "-e", "--yes"),
             env={**os.environ, "DSN": self.dsn},
             check=True,
             capture_output=True,
@@ -89,7 +93,7 @@ class KratosProcess:
         self.write_config()
         self.log_path = self.workdir / "kratos.log"
         self.process = subprocess.Popen(
-            kratos_command("serve", "-c", str(self.config_path), "--dev", *extra),
+            self.command("serve", "-c", str(self.config_path), "--dev", *extra),
             stdout=self.log_path.open("wb"),
             stderr=subprocess.STDOUT,
         )

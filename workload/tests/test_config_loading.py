@@ -306,7 +306,7 @@ selfservice:
           hooks: [{hook: notify_previous_addresses, config: {recipients: all}}]
 """,
     )
-    config = load_config([minimal, flows], env={})
+    config = load_config([minimal, flows], env={}, check_support=False)  # typing only
     password = config.selfservice.methods.password.config
     assert (password.min_password_length, password.haveibeenpwned_enabled) == (10, False)
     assert config.selfservice.methods.code.config.lifespan == timedelta(minutes=15)

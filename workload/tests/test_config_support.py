@@ -117,9 +117,10 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "set it to false",
         ),
         (
-            "selfservice: {flows: {settings: {after: {password: {hooks: "
-            "[{hook: web_hook, config: {url: 'https://x', method: POST}}]}}}}}",
-            "selfservice.flows: web hooks are not implemented yet; remove them",
+            "selfservice: {flows: {login: {after: {password: {hooks: [{hook: require_verified_address}]}}}}}",
+            "selfservice.flows: hooks that need address verification (require_verified_address, "
+            "verification, verify_new_address, notify_previous_addresses) are not implemented yet; "
+            "remove them",
         ),
         (
             "courier: {delivery_strategy: http}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -257,3 +258,26 @@ def test_admin_lists_and_disables_sessions(
     assert httpx.delete(f"{server.admin_url}/admin/sessions/{registered.session.id}").status_code == 204
     headers = {"X-Session-Token": registered.session_token}
     assert httpx.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
+
+
+def test_fifty_registrations_of_one_email_make_one_identity(server: KratosProcess) -> None:
+    address = email()
+
+    async def attempt(client: httpx.AsyncClient) -> httpx.Response:
+        flow = (await client.get("/self-service/registration/api")).json()
+        return await client.post(
+            "/self-service/registration",
+            params={"flow": flow["id"]},
+            json={"method": "password", "password": PASSWORD, "traits": {"email": address}},
+        )
+
+    async def storm() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server.public_url, timeout=60) as client:
+            return await asyncio.gather(*(attempt(client) for _ in range(50)))
+
+    answers = asyncio.run(storm())
+    assert sorted(a.status_code for a in answers) == [200] + [400] * 49
+    for refused in (a for a in answers if a.status_code == 400):
+        assert [m["id"] for m in refused.json()["ui"]["messages"]] == [4000007]
+    found = httpx.get(f"{server.admin_url}/admin/identities", params={"credentials_identifier": address})
+    assert len(found.json()) == 1

@@ -62,7 +62,12 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
     _switch("selfservice.flows.recovery", "account recovery"),
     _switch("selfservice.flows.verification", "address verification"),
-    Unsupported("selfservice.flows", _hook("web_hook"), "web hooks are not implemented yet; remove them"),
+    Unsupported(
+        "selfservice.flows",
+        _hook("require_verified_address", "verification", "verify_new_address", "notify_previous_addresses"),
+        "hooks that need address verification (require_verified_address, verification, verify_new_address, "
+        "notify_previous_addresses) are not implemented yet; remove them",
+    ),
     Unsupported(
         "selfservice.flows",
         _hook("b2b_sso", "organization"),

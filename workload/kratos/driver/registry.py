@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.exc import DBAPIError
 
 from kratos.config import KratosConfig
@@ -42,6 +43,7 @@ class Registry:
     importer: IdentityImporter
     sessions: SessionManager
     flows: FlowPool
+    http: httpx.AsyncClient  # outgoing calls: web hooks, haveibeenpwned
 
     @classmethod
     async def open(cls, config: KratosConfig) -> Registry:
@@ -80,11 +82,13 @@ class Registry:
             importer=IdentityImporter(hasher),
             sessions=make_session_manager(config, SessionRepository(db)),
             flows=FlowRepository(db),
+            http=httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)),
         )
 
     async def close(self) -> None:
         """Release the pool and the hashing threads."""
         self.hasher.close()
+        await self.http.aclose()
         await self.db.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import Route
 
 from kratos.config import KratosConfig
@@ -12,6 +14,7 @@ from kratos.selfservice.flow.login import LoginEndpoints
 from kratos.selfservice.flow.logout import LogoutEndpoints
 from kratos.selfservice.flow.registration import RegistrationEndpoints
 from kratos.selfservice.flow.settings import SettingsEndpoints
+from kratos.selfservice.hook.executor import FlowHooks, build_hooks
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
 from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
@@ -44,19 +47,52 @@ def public_routes(registry: Registry) -> list[Route]:
     methods = config.selfservice.methods
     flows = config.selfservice.flows
     context = flow_context(registry)
+    policy = PasswordPolicy(methods.password.config, registry.http)
     password = (
-        [PasswordStrategy(registry.identities.pool, registry.hasher, PasswordPolicy(methods.password.config))]
+        [PasswordStrategy(registry.identities.pool, registry.hasher, policy)]
         if methods.password.enabled
         else []
     )
     profile = [ProfileStrategy()] if methods.profile.enabled else []
+    login = [*password]
+    registration = [*password]
+    settings = [*profile, *password]
+
+    def hooks(name: str, flow: Any, strategies: list[Any]) -> FlowHooks:
+        return build_hooks(
+            f"selfservice.flows.{name}",
+            flow.before.hooks,
+            flow.after,
+            [strategy.id for strategy in strategies],
+            registry.http,
+            list(config.clients.web_hook.header_allowlist),
+        )
+
     return [
         *session_handlers(registry).public_routes(),
         *LoginEndpoints(
-            context, flows.login, registry.schemas, registry.identities.pool, [*password]
+            context,
+            flows.login,
+            hooks("login", flows.login, login),
+            registry.schemas,
+            registry.identities.pool,
+            login,
+            mitigate_enumeration=config.security.account_enumeration.mitigate,
         ).routes(),
-        *RegistrationEndpoints(context, flows.registration, registry.identities, [*password]).routes(),
-        *SettingsEndpoints(context, flows.settings, registry.identities, [*profile, *password]).routes(),
+        *RegistrationEndpoints(
+            context,
+            flows.registration,
+            hooks("registration", flows.registration, registration),
+            registry.identities,
+            registration,
+        ).routes(),
+        *SettingsEndpoints(
+            context,
+            flows.settings,
+            hooks("settings", flows.settings, settings),
+            registry.identities,
+            settings,
+        ).routes(),
         *LogoutEndpoints(context, flows.logout.after.default_browser_return_url).routes(),
         *error_routes(registry.flows),
     ]

@@ -78,6 +78,21 @@ class VerifiableAddress:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 
+    def to_json(self) -> dict[str, Any]:
+        """The wire form; ``verified_at`` only once verified, as upstream."""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "value": self.value,
+            "verified": self.verified,
+            "via": self.via,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        if self.verified_at is not None:
+            body["verified_at"] = self.verified_at
+        return body
+
 
 @dataclass(slots=True)
 class RecoveryAddress:
@@ -126,8 +141,8 @@ class Identity:
             "state": self.state.value,
             "state_changed_at": self.state_changed_at,
             "traits": self.traits,
-            # Addresses are dataclasses whose fields are the wire format: orjson serialises them natively.
-            "verifiable_addresses": self.verifiable_addresses,
+            "verifiable_addresses": [address.to_json() for address in self.verifiable_addresses],
+            # Recovery addresses are dataclasses whose fields are the wire format: orjson serialises them.
             "recovery_addresses": self.recovery_addresses,
             "metadata_public": self.metadata_public,
             "created_at": self.created_at,

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft7Validator
@@ -17,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT7
 
+from kratos.http.urls import fetch_url
 from kratos.schema.errors import SchemaLoadError
 from kratos.schema.formats import FORMAT_CHECKER
 from kratos.schema.gofmt import escape_token, pointer
@@ -24,8 +22,6 @@ from kratos.schema.model import IdentitySchema, SchemaRegistry
 
 if TYPE_CHECKING:  # httpx is loaded only when a schema is fetched over HTTP
     import httpx
-
-HTTP_TIMEOUT = 10.0
 
 
 @cache
@@ -38,45 +34,6 @@ def _meta_validator() -> Draft7Validator:
         [(s["$id"], Resource.from_contents(s, default_specification=DRAFT7)) for s in (meta, extension)]
     )
     return Draft7Validator(meta, registry=registry, format_checker=FORMAT_CHECKER)
-
-
-async def _fetch(url: str, http: httpx.AsyncClient | None) -> bytes:
-    """Read the bytes at ``url``; raises ``ValueError`` with the reason."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "file", url
-    if scheme == "file":
-        try:
-            return Path(rest).read_bytes()
-        except FileNotFoundError:
-            raise ValueError("no such file") from None
-        except OSError as exc:
-            raise ValueError(exc.strerror or str(exc)) from None
-    if scheme == "base64":
-        try:
-            standard = rest.strip().replace("-", "+").replace("_", "/").rstrip("=")
-            return base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("invalid base64") from None
-    if scheme in ("http", "https"):
-        return await _download(url, http)
-    raise ValueError(f"unsupported URL scheme {scheme!r} (use file://, base64://, http:// or https://)")
-
-
-async def _download(url: str, http: httpx.AsyncClient | None) -> bytes:
-    import httpx
-
-    client = http or httpx.AsyncClient()
-    try:
-        response = await client.get(url, timeout=HTTP_TIMEOUT, follow_redirects=True)
-    except httpx.HTTPError as exc:
-        raise ValueError(f"unable to fetch: {exc}") from None
-    finally:
-        if http is None:
-            await client.aclose()
-    if response.status_code != 200:
-        raise ValueError(f"unable to fetch: HTTP status {response.status_code}")
-    return response.content
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -142,7 +99,7 @@ async def load_schema(
 ) -> IdentitySchema:
     """Load and check ``identity.schemas[index]``; raises :class:`SchemaLoadError`."""
     try:
-        raw_bytes = await _fetch(url, http)
+        raw_bytes = await fetch_url(url, http)
         document = _parse(raw_bytes)
     except ValueError as exc:
         raise SchemaLoadError(f'identity.schemas[{index}] (id "{schema_id}"): {url}: {exc}') from None

@@ -16,6 +16,7 @@ from kratos.identity.model import utcnow
 from kratos.selfservice.flow.context import FlowContext, error_json, json, parse_flow_id, redirect, wants_json
 from kratos.selfservice.flow.errors import CsrfViolation, FlowExpired, NoFlow, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import ValidationFailed
 from kratos.session.model import Session
 from kratos.ui.node import Container, csrf_node
@@ -34,10 +35,11 @@ class FlowEndpoints:
     kind: Kind
     error_redirect_status = 303
 
-    def __init__(self, context: FlowContext, ui_url: str, lifespan: timedelta) -> None:
+    def __init__(self, context: FlowContext, ui_url: str, lifespan: timedelta, hooks: FlowHooks) -> None:
         self.context = context
         self.ui_url = ui_url
         self.lifespan = lifespan
+        self.hooks = hooks
 
     def routes(self) -> list[Route]:
         """``/self-service/<kind>/{browser,api,flows}`` and the submission endpoint."""
@@ -125,6 +127,7 @@ class FlowEndpoints:
         flow.ui.action = self.context.url(f"/self-service/{self.kind.value}", flow=str(flow.id))
         flow.ui.nodes.append(csrf_node(""))
         await self.populate(flow, session)
+        await self.hooks.run_before(request, flow)
         return flow
 
     def ui_location(self, flow: Flow) -> str:
@@ -183,6 +186,7 @@ class FlowEndpoints:
                     messages=[message(4000001, _API_COOKIE_REASON, reason=_API_COOKIE_REASON)]
                 )
             flow.ui.clear_messages()
+            flow.transient_payload = body.get("transient_payload")  # each submission brings its own
             return await self.complete(request, flow, body, session)
         except ValidationFailed as failure:
             return await self._show_again(request, flow, failure)

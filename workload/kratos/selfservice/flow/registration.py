@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +17,8 @@ from kratos.selfservice.flow.context import FlowContext
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
-from kratos.selfservice.flow.signin import Outcome, answer, hook_names, return_url, start_session
+from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
+from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
 from kratos.session.model import Session
@@ -36,10 +38,11 @@ class RegistrationEndpoints(FlowEndpoints):
         self,
         context: FlowContext,
         config: RegistrationFlow,
+        hooks: FlowHooks,
         identities: IdentityManager,
-        strategies: list[RegistrationStrategy],
+        strategies: Sequence[RegistrationStrategy],
     ) -> None:
-        super().__init__(context, config.ui_url, config.lifespan)
+        super().__init__(context, config.ui_url, config.lifespan, hooks)
         self.config = config
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
@@ -92,7 +95,6 @@ class RegistrationEndpoints(FlowEndpoints):
             )
         schema = self.schema()
         traits = coerce_traits(schema, body.get("traits", flow.internal.get("traits")))
-        flow.transient_payload = body.get("transient_payload", flow.transient_payload)
         if body.get("screen") == "previous":
             self._profile_screen(flow, flow.internal.get("traits"))
             raise ValidationFailed()
@@ -110,17 +112,21 @@ class RegistrationEndpoints(FlowEndpoints):
         self._check_traits(flow, schema, traits, identity)
         try:
             await strategy.register(flow, body, identity)
+            await self.hooks.pre_persist(strategy.id, request, flow, identity)
             await self.identities.create(identity)
+        except TraitsValidationError as exc:  # traits a web hook changed
+            self._fill(flow, traits)
+            raise ValidationFailed(fields=[(error.name, error.message) for error in exc.errors]) from None
         except ValidationFailed:
             self._fill(flow, traits)
             raise
         except DuplicateIdentifier:
             self._fill(flow, traits)
             raise ValidationFailed(messages=[message(4000007)]) from None
-        hooks = hook_names(self.config.after, strategy.id)
         new_session = None
-        if "session" in hooks:
+        if self.hooks.enabled(strategy.id, "session"):
             new_session = await start_session(self.context, request, identity, strategy.id, False)
+        await self.hooks.post_persist(strategy.id, request, flow, identity, new_session)
         outcome = Outcome(identity, new_session)
         if new_session is not None and flow.type == FlowType.API:
             outcome.continue_with.append(

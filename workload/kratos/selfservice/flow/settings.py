@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from kratos.selfservice.flow.context import FlowContext, json, redirect, wants_j
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import RefreshRequired, SessionInactive
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import SettingsStrategy, ValidationFailed
 from kratos.session.model import Session
 from kratos.ui.node import csrf_node
@@ -43,10 +45,11 @@ class SettingsEndpoints(FlowEndpoints):
         self,
         context: FlowContext,
         config: SettingsFlow,
+        hooks: FlowHooks,
         identities: IdentityManager,
-        strategies: list[SettingsStrategy],
+        strategies: Sequence[SettingsStrategy],
     ) -> None:
-        super().__init__(context, config.ui_url, config.lifespan)
+        super().__init__(context, config.ui_url, config.lifespan, hooks)
         self.config = config
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
@@ -106,7 +109,6 @@ class SettingsEndpoints(FlowEndpoints):
             raise ValidationFailed(messages=[message(4010002)])
         identity = await self.identities.get(session.identity_id)
         schema = self.identities.schemas.get(identity.schema_id) or self.identities.schemas.default
-        flow.transient_payload = body.get("transient_payload", flow.transient_payload)
         privileged = await strategy.update_settings(flow, body, identity, schema)
         if privileged and session.authenticated_at + self.config.privileged_session_max_age < utcnow():
             login = self.context.url(
@@ -114,10 +116,14 @@ class SettingsEndpoints(FlowEndpoints):
             )
             raise RefreshRequired(login)
         try:
+            await self.hooks.pre_persist(strategy.id, request, flow, identity)
             await self.identities.update(identity)
         except (TraitsValidationError, DuplicateIdentifier, InvalidIdentity) as exc:
             self._render(flow, identity)
             raise _as_validation(exc) from None
+        if self.hooks.enabled(strategy.id, "revoke_active_sessions"):
+            await self.context.sessions.pool.revoke_all(identity.id, except_id=session.id)
+        await self.hooks.post_persist(strategy.id, request, flow, identity, session)
         self._render(flow, identity)
         flow.state = "success"
         flow.ui.messages = [message(1050001)]

@@ -26,13 +26,6 @@ class Outcome:
     continue_with: list[dict[str, Any]] = field(default_factory=list)
 
 
-def hook_names(after: Any, method: str) -> list[str]:
-    """The after hooks for ``method``: its own list when it has one, else the flow's global list."""
-    specific: AfterMethod[Any] | None = getattr(after, method, None)
-    hooks = specific.hooks if specific is not None and specific.hooks else after.hooks
-    return [hook.hook for hook in hooks]
-
-
 def return_url(context: FlowContext, flow: Flow, after: Any, method: str) -> str:
     """Where a browser goes when the flow succeeds."""
     specific: AfterMethod[Any] | None = getattr(after, method, None)

@@ -66,7 +66,7 @@ class PasswordPolicy:
 
     async def _range_count(self, digest: str) -> int:
         url = f"https://{self.config.haveibeenpwned_host}/range/{digest[:5]}"
-        response = await self.client.get(url, headers={"Add-Padding": "true"})
+        response = await self.client.get(url, headers={"Add-Padding": "true"}, timeout=HIBP_TIMEOUT)
         response.raise_for_status()
         for line in response.text.splitlines():
             suffix, _, times = line.strip().partition(":")

@@ -81,8 +81,9 @@ class PasswordStrategy:
         identifier = _text(body, "identifier").strip()
         password = _text(body, "password")
         flow.ui.set_value("identifier", identifier)
-        if not identifier or not password:
-            raise _missing("identifier" if not identifier else "password")
+        missing = [name for name, value in (("identifier", identifier), ("password", password)) if not value]
+        if missing:
+            raise _missing(*missing)
         identity = await self.pool.find_by_identifier(CredentialsType.PASSWORD, identifier.lower())
         credential = identity.credentials.get(CredentialsType.PASSWORD) if identity else None
         hashed = credential.config.get("hashed_password") if credential else None
@@ -141,5 +142,7 @@ def _text(body: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _missing(name: str) -> ValidationFailed:
-    return ValidationFailed(fields=[(name, message(4000002, f"Property {name} is missing.", property=name))])
+def _missing(*names: str) -> ValidationFailed:
+    return ValidationFailed(
+        fields=[(name, message(4000002, f"Property {name} is missing.", property=name)) for name in names]
+    )
