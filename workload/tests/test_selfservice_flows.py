@@ -281,3 +281,22 @@ def test_fifty_registrations_of_one_email_make_one_identity(server: KratosProces
         assert [m["id"] for m in refused.json()["ui"]["messages"]] == [4000007]
     found = httpx.get(f"{server.admin_url}/admin/identities", params={"credentials_identifier": address})
     assert len(found.json()) == 1
+
+
+def test_empty_optional_form_fields_are_left_out_as_upstream_does(server: KratosProcess) -> None:
+    with httpx.Client(base_url=server.public_url) as browser:
+        flow_id = browser.get("/self-service/registration/browser").headers["location"].split("flow=")[1]
+        flow = browser.get("/self-service/registration/flows", params={"id": flow_id}).json()
+        csrf = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")
+        address = email()
+        form = {
+            "csrf_token": csrf["attributes"]["value"],
+            "traits.email": address,
+            "traits.username": "",
+            "traits.name.first": "",
+            "method": "password",
+            "password": PASSWORD,
+        }
+        done = browser.post("/self-service/registration", params={"flow": flow_id}, data=form)
+        assert done.status_code == 303, done.text
+        assert browser.get("/sessions/whoami").json()["identity"]["traits"] == {"email": address, "name": {}}

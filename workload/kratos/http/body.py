@@ -13,11 +13,15 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-dat
 _MAX_FIELDS = 1000
 
 
+class FormSubmission(dict[str, Any]):
+    """A submission decoded from an HTML form: every value is text."""
+
+
 async def read_submission(request: Request) -> dict[str, Any]:
     """The submitted fields; form names with dots (``traits.email``) become nested objects."""
     if media_type(request) in FORM_TYPES:
         form = await request.form(max_files=0, max_fields=_MAX_FIELDS)
-        document: dict[str, Any] = {}
+        document = FormSubmission()
         for name, value in form.multi_items():
             if not isinstance(value, str):
                 raise BadRequest("File uploads are not accepted here.")

@@ -94,7 +94,7 @@ class RegistrationEndpoints(FlowEndpoints):
                 "A valid session was detected and thus registration is not possible."
             )
         schema = self.schema()
-        traits = coerce_traits(schema, body.get("traits", flow.internal.get("traits")))
+        traits = coerce_traits(schema, body.get("traits", flow.internal.get("traits")), body)
         if body.get("screen") == "previous":
             self._profile_screen(flow, flow.internal.get("traits"))
             raise ValidationFailed()

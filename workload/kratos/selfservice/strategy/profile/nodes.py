@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from kratos.http.body import FormSubmission
 from kratos.schema import IdentitySchema
 from kratos.ui.node import Node, input_node
 from kratos.ui.text import message
@@ -86,24 +87,31 @@ def lookup(traits: Any, path: list[str]) -> Any:
     return traits
 
 
-def coerce_traits(schema: IdentitySchema, traits: Any) -> Any:
-    """Form fields arrive as text: turn numbers and booleans into what the schema asks for."""
-    if not isinstance(traits, dict):
+def coerce_traits(schema: IdentitySchema, traits: Any, body: Any) -> Any:
+    """Traits as a form submitted them, made what the schema asks for (JSON bodies stay as sent).
+
+    Form fields arrive as text: empty ones are left out (an empty optional number or boolean too; a
+    required one becomes 0 or false), numbers and booleans are converted, as upstream's form decoder does.
+    """
+    if not isinstance(body, FormSubmission) or not isinstance(traits, dict):
         return traits
-    for name, field, _ in trait_fields(schema):
+    for name, field, required in trait_fields(schema):
         path = name.split(".")[1:]
         parent = lookup(traits, path[:-1]) if len(path) > 1 else traits
         if not isinstance(parent, dict) or not isinstance(parent.get(path[-1]), str):
             continue
-        raw = parent[path[-1]]
+        key, raw = path[-1], parent[path[-1]]
         kind = field.get("type")
+        if raw == "" and (kind not in ("integer", "number", "boolean") or not required):
+            del parent[key]
+            continue
         try:
             if kind == "integer":
-                parent[path[-1]] = int(raw)
+                parent[key] = int(raw or 0)
             elif kind == "number":
-                parent[path[-1]] = float(raw)
+                parent[key] = float(raw or 0)
             elif kind == "boolean":
-                parent[path[-1]] = raw.lower() in ("true", "on", "1")
+                parent[key] = raw.lower() in ("true", "on", "1")
         except ValueError:
             continue
     return traits

@@ -33,7 +33,7 @@ class ProfileStrategy:
     ) -> bool:
         """Take the submitted traits; changing an identifier or address needs a privileged session."""
         before = _protected(schema, identity.traits)
-        identity.traits = coerce_traits(schema, body.get("traits", identity.traits))
+        identity.traits = coerce_traits(schema, body.get("traits", identity.traits), body)
         return _protected(schema, identity.traits) != before
 
 

@@ -1,0 +1,127 @@
+"""Ory's reference self-service UI (kratos-selfservice-ui-node) in headless Chromium against this server.
+
+Needs a built checkout of github.com/ory/kratos-selfservice-ui-node (``npm ci && npm run build``) named by
+``KRATOS_SELFSERVICE_UI``, Debian's ``chromium`` and the ``playwright`` package; skipped without them (the UI
+is not on a package registry, so CI machines cannot fetch it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from kratos_process import KratosProcess
+from netutil import free_port
+
+UI_DIR = os.environ.get("KRATOS_SELFSERVICE_UI", "")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PASSWORD = "a-Long-passphrase-42"
+pytestmark = pytest.mark.skipif(
+    not (UI_DIR and (Path(UI_DIR) / "lib" / "index.js").exists() and CHROMIUM),
+    reason="set KRATOS_SELFSERVICE_UI to a built kratos-selfservice-ui-node and install chromium",
+)
+
+
+@pytest.fixture(scope="module")
+def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our server and the reference UI beside it, both on loopback."""
+    port = free_port()
+    ui = f"http://127.0.0.1:{port}"
+    work = tmp_path_factory.mktemp("reference-ui")
+    kratos = KratosProcess(
+        work,
+        f"sqlite://{work}/kratos.sqlite?_fk=true",
+        overrides={
+            "selfservice": {
+                "default_browser_return_url": f"{ui}/welcome",
+                "allowed_return_urls": [ui],
+                "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
+                "flows": {
+                    "login": {"ui_url": f"{ui}/login"},
+                    "registration": {
+                        "ui_url": f"{ui}/registration",
+                        "after": {"password": {"hooks": [{"hook": "session"}]}},
+                    },
+                    "settings": {"ui_url": f"{ui}/settings"},
+                    "error": {"ui_url": f"{ui}/error"},
+                    "logout": {"after": {"default_browser_return_url": f"{ui}/login"}},
+                },
+            },
+        },
+    )
+    kratos.migrate()
+    kratos.start()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "KRATOS_PUBLIC_URL": kratos.public_url,
+        "KRATOS_BROWSER_URL": kratos.public_url,
+        "COOKIE_SECRET": "changeme-changeme",
+        "CSRF_COOKIE_NAME": "ui_csrf",
+        "CSRF_COOKIE_SECRET": "changeme-changeme",
+        "DANGEROUSLY_DISABLE_SECURE_CSRF_COOKIES": "true",
+    }
+    node = subprocess.Popen(
+        ["node", "lib/index.js"],
+        cwd=UI_DIR,
+        env=env,
+        stdout=(work / "ui.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{ui}/health/alive", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield ui
+    finally:
+        node.terminate()
+        node.wait(10)
+        kratos.stop()
+
+
+def test_sign_up_in_two_steps_sign_in_change_settings_and_sign_out(ui_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        # Registration: traits first, then the password.
+        page.goto(f"{ui_url}/registration")
+        page.fill('input[name="traits.email"]', email)
+        page.click('button[name="method"][value="profile"]')
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[name="method"][value="password"]')
+        page.wait_for_url(f"{ui_url}/welcome**")
+        page.goto(f"{ui_url}/sessions")
+        expect(page.locator("body")).to_contain_text(email)
+        # Sign out, then a wrong password, then the right one.
+        page.goto(f"{ui_url}/welcome")
+        page.click("text=Log out")
+        page.wait_for_url(f"{ui_url}/login**")
+        page.fill('input[name="identifier"]', email)
+        page.fill('input[name="password"]', "not-the-password")
+        page.click('button[name="method"][value="password"]')
+        expect(page.locator("body")).to_contain_text("The provided credentials are invalid")
+        page.fill('input[name="identifier"]', email)
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[name="method"][value="password"]')
+        page.wait_for_url(f"{ui_url}/welcome**")
+        # Settings: a new email address.
+        changed = f"new-{email}"
+        page.goto(f"{ui_url}/settings")
+        page.fill('input[name="traits.email"]', changed)
+        page.click('button[name="method"][value="profile"]')
+        expect(page.locator("body")).to_contain_text("Your changes have been saved")
+        browser.close()
