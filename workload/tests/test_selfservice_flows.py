@@ -300,3 +300,58 @@ def test_empty_optional_form_fields_are_left_out_as_upstream_does(server: Kratos
         done = browser.post("/self-service/registration", params={"flow": flow_id}, data=form)
         assert done.status_code == 303, done.text
         assert browser.get("/sessions/whoami").json()["identity"]["traits"] == {"email": address, "name": {}}
+
+
+def test_an_imported_hash_is_replaced_after_the_first_login(
+    frontend: ory_kratos_client.FrontendApi, server: KratosProcess
+) -> None:
+    address = email()
+    pbkdf2 = (  # upstream's vector for the password "test"
+        "$pbkdf2-sha256$i=100000,l=32$1jP+5Zxpxgtee/iPxGgOz0RfE9/KJuDElP1ley4VxXc$"
+        "QJxzfvdbHYBpydCbHoFg3GJEqMFULwskiuqiJctoYpI"
+    )
+    created = httpx.post(
+        f"{server.admin_url}/admin/identities",
+        json={
+            "schema_id": "default",
+            "traits": {"email": address},
+            "credentials": {"password": {"config": {"hashed_password": pbkdf2}}},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert login_api(frontend, address, "test").session_token
+    stored = httpx.get(
+        f"{server.admin_url}/admin/identities/{created.json()['id']}",
+        params={"include_credential": "password"},
+    ).json()
+    assert stored["credentials"]["password"]["config"]["hashed_password"].startswith("$2a$")
+    assert login_api(frontend, address, "test").session_token
+
+
+def test_a_user_lists_and_ends_their_other_sessions_and_admins_extend_them(
+    frontend: ory_kratos_client.FrontendApi, server: KratosProcess
+) -> None:
+    address = email()
+    first = register_api(frontend, address)
+    second = login_api(frontend, address, PASSWORD)
+    third = login_api(frontend, address, PASSWORD)
+    mine = {"X-Session-Token": first.session_token}
+    others = httpx.get(f"{server.public_url}/sessions", headers=mine).json()
+    assert {s["id"] for s in others} == {second.session.id, third.session.id}
+    ended = httpx.delete(f"{server.public_url}/sessions/{second.session.id}", headers=mine)
+    assert ended.status_code == 204
+    own = httpx.delete(f"{server.public_url}/sessions/{first.session.id}", headers=mine)
+    assert own.status_code == 400
+    assert httpx.delete(f"{server.public_url}/sessions", headers=mine).json() == {"count": 1}
+    token_of_third = {"X-Session-Token": third.session_token}
+    assert httpx.get(f"{server.public_url}/sessions/whoami", headers=token_of_third).status_code == 401
+    detail = httpx.get(
+        f"{server.admin_url}/admin/sessions/{first.session.id}", params={"expand": ["identity", "devices"]}
+    ).json()
+    assert detail["identity"]["traits"]["email"] == address
+    assert detail["devices"][0]["user_agent"]
+    extended = httpx.patch(f"{server.admin_url}/admin/sessions/{first.session.id}/extend")
+    assert extended.status_code == 200
+    assert extended.json()["expires_at"] >= detail["expires_at"]
+    active = httpx.get(f"{server.admin_url}/admin/sessions", params={"active": "false"}).json()
+    assert {second.session.id, third.session.id} <= {s["id"] for s in active}
