@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from importlib.util import find_spec
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +25,8 @@ UI_DIR = os.environ.get("KRATOS_SELFSERVICE_UI", "")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "a-Long-passphrase-42"
 pytestmark = pytest.mark.skipif(
-    not (UI_DIR and (Path(UI_DIR) / "lib" / "index.js").exists() and CHROMIUM),
-    reason="set KRATOS_SELFSERVICE_UI to a built kratos-selfservice-ui-node and install chromium",
+    not (UI_DIR and (Path(UI_DIR) / "lib" / "index.js").exists() and CHROMIUM and find_spec("playwright")),
+    reason="set KRATOS_SELFSERVICE_UI to a built kratos-selfservice-ui-node, install chromium and playwright",
 )
 
 
