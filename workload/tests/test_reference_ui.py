@@ -12,8 +12,8 @@ import shutil
 import subprocess
 import time
 import uuid
-from importlib.util import find_spec
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 
 import httpx
