@@ -24,9 +24,15 @@ class JSONResponse(Response):
         return orjson.dumps(content, default=str, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)
 
 
+class ErrorResponse(JSONResponse):
+    """Kratos's error JSON, typed ``application/json`` without a charset, as upstream sends errors."""
+
+    media_type = "application/json"
+
+
 def error_response(error: KratosError, headers: dict[str, str] | None = None) -> JSONResponse:
     """Render ``error`` as Kratos's error JSON."""
-    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+    return ErrorResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
 def media_type(request: Request) -> str:
