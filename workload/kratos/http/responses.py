@@ -55,13 +55,13 @@ async def read_json(request: Request, accepted: frozenset[str] = JSON_MEDIA_TYPE
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Unable to decode the request body as JSON: {exc}") from None
-    problem = _unstorable(decoded)
+    problem = unstorable(decoded)
     if problem:
         raise BadRequest(f"Unable to decode the request body: {problem}")
     return decoded
 
 
-def _unstorable(document: Any) -> str | None:
+def unstorable(document: Any) -> str | None:
     """What in a decoded body no response or database could hold: deep nesting or NUL characters."""
     stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:

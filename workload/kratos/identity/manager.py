@@ -13,9 +13,10 @@ from kratos.identity.model import (
     RecoveryAddress,
     State,
     VerifiableAddress,
+    upgrade_credentials,
     utcnow,
 )
-from kratos.identity.pool import IdentityPool
+from kratos.identity.pool import IdentityPool, ListQuery
 from kratos.schema import SchemaRegistry, TraitsExtension, schema_url
 
 MAX_IDENTIFIER_LENGTH = 255
@@ -45,14 +46,19 @@ class IdentityManager:
         found = await self.pool.get(identity_id, credentials=credentials)
         if found is None:
             raise IdentityNotFound()
-        return found
+        return upgrade_credentials(found)
 
     async def get_by_external_id(self, external_id: str) -> Identity:
         """An identity by external id."""
         found = await self.pool.get_by_external_id(external_id)
         if found is None:
             raise IdentityNotFound()
-        return found
+        return upgrade_credentials(found)
+
+    async def list(self, query: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:
+        """A page of identities and the id to continue after (None on the last page)."""
+        found, next_after = await self.pool.list(query)
+        return [upgrade_credentials(identity) for identity in found], next_after
 
     async def create(self, identity: Identity) -> Identity:
         """Validate and store a new identity."""
@@ -102,7 +108,12 @@ class IdentityManager:
             identity.state_changed_at = utcnow()
 
     def validate(self, identity: Identity, *, recreate: bool = True) -> None:
-        """Validate traits and derive credential identifiers and addresses from the schema extension."""
+        """Validate traits and derive credential identifiers and addresses from the schema extension.
+
+        An identity without a schema id gets the default schema.
+        """
+        if not identity.schema_id:
+            identity.schema_id = self.schemas.default.id
         schema = self.schemas.get(identity.schema_id)
         if schema is None:
             raise UnknownSchema(identity.schema_id)

@@ -67,7 +67,7 @@ class Credentials:
 
 @dataclass(slots=True)
 class VerifiableAddress:
-    """An address the identity can verify; its fields are its wire format."""
+    """An address the identity can verify."""
 
     value: str
     via: str
@@ -133,7 +133,7 @@ class Identity:
         credentials: bool = False,
         declassify: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
-        """The wire form: admin views add ``metadata_admin``; ``credentials`` adds their metadata."""
+        """The wire form: admin views add ``metadata_admin``; ``credentials`` adds their metadata (if any)."""
         body: dict[str, Any] = {
             "id": self.id,
             "schema_id": self.schema_id,
@@ -153,9 +153,22 @@ class Identity:
             body["external_id"] = self.external_id
         if admin:
             body["metadata_admin"] = self.metadata_admin
-        if credentials:
+        if credentials and self.credentials:  # upstream omits an empty map
             body["credentials"] = {
                 kind: credential.to_json(with_config=kind in declassify)
                 for kind, credential in self.credentials.items()
             }
         return body
+
+
+# Credential types whose stored version 0 is read as 1: upstream upgrades their config format in memory
+# when it loads them, so version 0 shows only in the answer that created or replaced the credential.
+_UPGRADED_ON_READ = frozenset({CredentialsType.PASSWORD, CredentialsType.CODE})
+
+
+def upgrade_credentials(identity: Identity) -> Identity:
+    """Bump freshly loaded credentials of version 0 to 1, as upstream does on every read."""
+    for credential in identity.credentials.values():
+        if credential.version == 0 and credential.type in _UPGRADED_ON_READ:
+            credential.version = 1
+    return identity

@@ -14,7 +14,8 @@ from kratos.identity.model import Identity
 class ListQuery:
     """One page of identities: keyset (``after``) or offset paging, and the admin API's filters.
 
-    ``identifier_similar`` matches identifiers containing the text, ignoring case.
+    ``identifier_similar`` matches identifiers containing the text, ignoring case; ``ids`` pages like the
+    rest. Credentials are loaded when ``credentials`` is set or an identifier filter is given.
     """
 
     page_size: int
@@ -24,6 +25,7 @@ class ListQuery:
     identifier_similar: str | None = None
     organization_id: uuid.UUID | None = None
     offset: int = 0
+    credentials: bool = False
 
 
 class IdentityPool(Protocol):

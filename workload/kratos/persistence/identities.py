@@ -136,14 +136,15 @@ class IdentityRepository:
 
     async def list(self, page: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:
         """A page ordered by id, and the id to continue after (None on the last page)."""
-        query = sa.select(identities).order_by(identities.c.id)
-        with_credentials = page.credentials_identifier is not None or page.identifier_similar is not None
+        query = sa.select(identities).order_by(identities.c.id).limit(page.page_size + 1)
+        with_credentials = (
+            page.credentials or page.credentials_identifier is not None or page.identifier_similar is not None
+        )
         if page.ids is not None:
             query = query.where(identities.c.id.in_(page.ids))
-        else:
-            query = query.limit(page.page_size + 1).offset(page.offset or None)
-            if page.after is not None:
-                query = query.where(identities.c.id > page.after)
+        query = query.offset(page.offset or None)
+        if page.after is not None:
+            query = query.where(identities.c.id > page.after)
         identifier = identity_credential_identifiers.c.identifier
         if page.credentials_identifier is not None:
             wanted = page.credentials_identifier
@@ -161,7 +162,7 @@ class IdentityRepository:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
             next_after = None
-            if page.ids is None and len(rows) > page.page_size:
+            if len(rows) > page.page_size:
                 rows = rows[: page.page_size]
                 next_after = rows[-1].id
             return await _hydrate(conn, rows, with_credentials), next_after

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kratos.identity.errors import InvalidIdentity
 from kratos.identity.model import State
 
 
@@ -84,22 +85,34 @@ class RecoveryAddressImport(BaseModel):
 
 
 class IdentityBody(_Strict):
-    """Fields shared by create and update."""
+    """Fields shared by create and update.
+
+    An empty ``schema_id`` means the default schema, an empty ``external_id`` none; ``state`` is checked
+    by the importer, with upstream's words. Whether ``metadata_admin`` was sent shows in the answer.
+    """
 
     schema_id: str = ""
-    traits: Any
-    state: State | None = None
+    traits: Any = Field(default_factory=dict)  # absent: an empty object, as upstream validates it
+    state: str | None = None
     credentials: CredentialsImport | None = None
     metadata_public: Any = None
     metadata_admin: Any = None
-    external_id: str | None = Field(default=None, min_length=1, max_length=64)
+    external_id: str | None = Field(default=None, max_length=64)
     region: str | None = None
+
+    def parsed_state(self) -> State | None:
+        """The state asked for, or None; raises InvalidIdentity for one upstream does not know."""
+        if not self.state:
+            return None
+        try:
+            return State(self.state)
+        except ValueError:
+            raise InvalidIdentity("identity state is not valid") from None
 
 
 class CreateIdentityBody(IdentityBody):
     """``POST /admin/identities``."""
 
-    schema_id: str = Field(min_length=1)
     verifiable_addresses: list[VerifiableAddressImport] | None = None
     recovery_addresses: list[RecoveryAddressImport] | None = None
     organization_id: uuid.UUID | None = None
@@ -119,4 +132,4 @@ class IdentityPatch(_Strict):
 class BatchPatchBody(_Strict):
     """``PATCH /admin/identities``."""
 
-    identities: list[dict[str, Any]] = Field(max_length=2000)
+    identities: list[Any] = Field(default_factory=list)

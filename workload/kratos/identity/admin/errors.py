@@ -14,7 +14,7 @@ def http_error(error: BaseException) -> KratosError:
     if isinstance(error, KratosError):
         return error
     if isinstance(error, IdentityNotFound):
-        return NotFound(str(error))
+        return not_found()
     if isinstance(error, DuplicateIdentifier):
         return Conflict(str(error))
     if isinstance(error, TraitsValidationError):
@@ -25,3 +25,15 @@ def http_error(error: BaseException) -> KratosError:
 
 
 HANDLED: tuple[type[Exception], ...] = (IdentityError, TraitsValidationError)
+
+
+def not_found() -> NotFound:
+    """Upstream's answer to a missing row: its text as the message, no reason."""
+    return NotFound("", message="Unable to locate the resource")
+
+
+def unique_violation() -> Conflict:
+    """Upstream's answer to a taken identifier where it does not say more (batch entries, updates)."""
+    return Conflict(
+        "", message="Unable to insert or update resource because a resource with that value exists already"
+    )

@@ -13,31 +13,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kratos.http.errors import BadRequest, Conflict, KratosError, NotFound
-from kratos.http.responses import JSONResponse, read_json, read_json_object
+from kratos.http.errors import BadRequest, NotFound
+from kratos.http.responses import JSONResponse
+from kratos.identity.admin.batch import batch_create
 from kratos.identity.admin.bodies import (
-    BatchPatchBody,
     CreateIdentityBody,
-    IdentityPatch,
     RecoveryAddressImport,
     UpdateIdentityBody,
     VerifiableAddressImport,
 )
-from kratos.identity.admin.errors import HANDLED, http_error
+from kratos.identity.admin.decoding import read_json_patch, read_strict, read_update
+from kratos.identity.admin.errors import not_found, unique_violation
+from kratos.identity.admin.gotypes import BATCH, CREATE
 from kratos.identity.admin.importer import IdentityImporter
+from kratos.identity.admin.listing import keyset_link, parse_list_params, show_credentials
+from kratos.identity.errors import DuplicateIdentifier
+from kratos.identity.factors import count_first_factors
 from kratos.identity.manager import IdentityManager
 from kratos.identity.model import CredentialsType, Identity, RecoveryAddress, State, VerifiableAddress
-from kratos.identity.pool import ListQuery
 
-MAX_PAGE_SIZE = 500
-MAX_IDS = 500
-MAX_BATCH = 1000
-MAX_BATCH_PLAINTEXT = 200
-PATCH_MEDIA_TYPES = frozenset({"application/json", "application/json-patch+json"})
 _PROTECTED_PATHS = ("/id", "/credentials", "/state_changed_at", "/created_at", "/updated_at", "/schema_url")
-_UNDELETABLE = frozenset({CredentialsType.PASSKEY, CredentialsType.CODE})
+# Deleted with a check that another first factor remains; TOTP and backup codes go without one.
+_FIRST_FACTORS = frozenset({CredentialsType.PASSWORD, CredentialsType.OIDC, CredentialsType.SAML})
+_SECOND_FACTORS = frozenset({CredentialsType.TOTP, CredentialsType.LOOKUP_SECRET})
 _BY_PROVIDER = frozenset({CredentialsType.OIDC, CredentialsType.SAML})
-_PAGING_PARAMS = frozenset({"page", "per_page", "page_size", "page_token"})
 
 
 def identity_admin_routes(
@@ -66,104 +65,96 @@ class IdentityAdminAPI:
         self.importer = importer
         self.admin_base_url = admin_base_url.rstrip("/")
 
-    def _render(self, identity: Identity, *, declassify: frozenset[str] = frozenset()) -> dict[str, Any]:
-        return identity.to_json(self.manager.schema_url(identity), credentials=True, declassify=declassify)
+    def _render(
+        self,
+        identity: Identity,
+        *,
+        declassify: frozenset[str] = frozenset(),
+        credentials: bool = True,
+        metadata_admin: bool = True,
+    ) -> dict[str, Any]:
+        """The identity as upstream shows it.
+
+        ``metadata_admin=False`` when a create or update body left it out: upstream omits it from that answer.
+        """
+        return identity.to_json(
+            self.manager.schema_url(identity),
+            admin=metadata_admin,
+            credentials=credentials,
+            declassify=declassify,
+        )
 
     async def list(self, request: Request) -> Response:
-        """``GET /admin/identities``: keyset pages, ``ids`` and ``credentials_identifier`` filters."""
-        query = request.query_params
-        token = query.get("page_token")
-        page = _int_param(query.get("page"), "page", 0, 0, 1_000_000) if not token else 0
-        if query.get("page_size"):
-            page_size = _int_param(query.get("page_size"), "page_size", 250, 1, MAX_PAGE_SIZE)
-        else:  # the deprecated parameter allows up to 1000
-            page_size = _int_param(query.get("per_page"), "per_page", 250, 1, 1000)
-        after = _uuid_param(token, "page_token") if token else None
-        ids = query.getlist("ids")
-        if len(ids) > MAX_IDS:
-            raise BadRequest(f"The ids parameter accepts at most {MAX_IDS} ids.")
-        identifier = query.get("credentials_identifier") or None
-        similar = query.get("preview_credentials_identifier_similar") or None
-        if identifier and similar:
-            raise BadRequest(
-                "Cannot pass both credentials_identifier and preview_credentials_identifier_similar."
-            )
-        organization = query.get("organization_id")
-        found, next_after = await self.manager.pool.list(
-            ListQuery(
-                page_size=page_size,
-                after=after,
-                ids=[_uuid_param(value, "ids") for value in ids] if ids else None,
-                credentials_identifier=identifier,
-                identifier_similar=similar,
-                organization_id=_uuid_param(organization, "organization_id") if organization else None,
-                offset=page * page_size,
-            )
+        """``GET /admin/identities``: keyset pages, ``ids``, identifier and organization filters."""
+        listing = parse_list_params(request.query_params)
+        found, next_after = await self.manager.list(listing.query)
+        if listing.legacy:
+            link = self._legacy_link(request, listing.query.offset, listing.query.page_size, next_after)
+        else:
+            link = keyset_link(request.query_params, listing.query.page_size, next_after)
+        shown = show_credentials(listing)
+        return JSONResponse(
+            [self._render(i, declassify=listing.declassify, credentials=shown) for i in found],
+            headers={"Link": link},
         )
-        headers = None
-        if not ids:
-            rels: dict[str, dict[str, Any]]
-            if query.get("page"):  # deprecated page numbers
-                rels = {"first": {"page": 0, "per_page": page_size}}
-                if page > 0:
-                    rels["prev"] = {"page": page - 1, "per_page": page_size}
-                if next_after is not None:
-                    rels["next"] = {"page": page + 1, "per_page": page_size}
-            else:
-                rels = {"first": {"page_size": page_size}}
-                if next_after is not None:
-                    rels["next"] = {"page_size": page_size, "page_token": next_after}
-            headers = {"Link": self._link_header(request, rels)}
-        return JSONResponse([self._render(identity) for identity in found], headers=headers)
 
-    def _link_header(self, request: Request, rels: dict[str, dict[str, Any]]) -> str:
-        """``Link`` to other pages of this listing, keeping its filters."""
+    def _legacy_link(self, request: Request, offset: int, per_page: int, next_after: uuid.UUID | None) -> str:
+        """``Link`` to the neighbouring pages of a listing by (deprecated) page numbers."""
+        page = offset // per_page
+        rels = {"first": 0, **({"prev": page - 1} if page > 0 else {})}
+        if next_after is not None:
+            rels["next"] = page + 1
         base = f"{self.admin_base_url}/admin/identities?"
-        kept = {k: v for k, v in request.query_params.items() if k not in _PAGING_PARAMS}
+        kept = {k: v for k, v in request.query_params.items() if k not in ("page", "per_page")}
         return ",".join(
-            f'<{base}{urlencode({**kept, **params})}>; rel="{rel}"' for rel, params in rels.items()
+            f'<{base}{urlencode({**kept, "page": n, "per_page": per_page})}>; rel="{rel}"'
+            for rel, n in rels.items()
         )
 
     async def get(self, request: Request) -> Response:
         """``GET /admin/identities/{id}``."""
-        declassify = _declassify(request)
         identity = await self.manager.get(parse_id(request.path_params["id"]))
-        return JSONResponse(self._render(identity, declassify=declassify))
+        return JSONResponse(self._render(identity, declassify=_declassify(request)))
 
     async def get_by_external_id(self, request: Request) -> Response:
         """``GET /admin/identities/by/external/{externalID}``."""
-        declassify = _declassify(request)
         identity = await self.manager.get_by_external_id(request.path_params["external_id"])
-        return JSONResponse(self._render(identity, declassify=declassify))
+        return JSONResponse(self._render(identity, declassify=_declassify(request)))
 
     async def create(self, request: Request) -> Response:
-        """``POST /admin/identities``: 201 with the identity."""
-        body = CreateIdentityBody.model_validate(await read_json_object(request))
+        """``POST /admin/identities``: 201 with the identity, ``Location`` as upstream builds it."""
+        body = CreateIdentityBody.model_validate(await read_strict(request, CREATE))
         identity = await self.manager.create(await self.importer.build(body))
-        location = f"{self.admin_base_url}/admin/identities/{identity.id}"
-        return JSONResponse(self._render(identity), status_code=201, headers={"Location": location})
+        location = f"{self.admin_base_url}/identities/{identity.id}"
+        rendered = self._render(identity, metadata_admin="metadata_admin" in body.model_fields_set)
+        return JSONResponse(rendered, status_code=201, headers={"Location": location})
 
     async def update(self, request: Request) -> Response:
-        """``PUT /admin/identities/{id}``."""
-        body = UpdateIdentityBody.model_validate(await read_json_object(request))
+        """``PUT /admin/identities/{id}``: the body replaces traits, metadata and external id."""
+        body = UpdateIdentityBody.model_validate(await read_update(request))
         identity = await self.manager.get(parse_id(request.path_params["id"]))
         if body.schema_id:
             identity.schema_id = body.schema_id
-        if body.state is not None:
-            self.manager.set_state(identity, body.state)
+        state = body.parsed_state()
+        if state is not None:
+            self.manager.set_state(identity, state)
         identity.traits = body.traits
         identity.metadata_public = body.metadata_public
         identity.metadata_admin = body.metadata_admin
-        if body.external_id is not None:
-            identity.external_id = body.external_id
+        identity.external_id = body.external_id or None
         await self.importer.import_credentials(identity, body.credentials)
-        return JSONResponse(self._render(await self.manager.update(identity)))
+        updated = await self._store(identity)
+        return JSONResponse(self._render(updated, metadata_admin="metadata_admin" in body.model_fields_set))
+
+    async def _store(self, identity: Identity, *, recreate: bool = True) -> Identity:
+        try:
+            return await self.manager.update(identity, recreate=recreate)
+        except DuplicateIdentifier:
+            raise unique_violation() from None
 
     async def patch(self, request: Request) -> Response:
         """``PATCH /admin/identities/{id}``: an RFC 6902 JSON Patch."""
-        operations = await read_json(request, PATCH_MEDIA_TYPES)
-        if not isinstance(operations, list):
-            raise BadRequest("A JSON Patch document must be an array of operations.")
+        operations = await read_json_patch(request)
         identity = await self.manager.get(parse_id(request.path_params["id"]))
         document = orjson.loads(
             orjson.dumps(
@@ -186,7 +177,7 @@ class IdentityAdminAPI:
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as exc:
             raise BadRequest(f"An error occurred when applying the JSON patch: {exc}") from None
         _apply_patched(identity, patched, self.manager)
-        return JSONResponse(self._render(await self.manager.update(identity)))
+        return JSONResponse(self._render(await self._store(identity)))
 
     async def delete(self, request: Request) -> Response:
         """``DELETE /admin/identities/{id}``: 204."""
@@ -194,87 +185,57 @@ class IdentityAdminAPI:
         return Response(status_code=204)
 
     async def delete_credentials(self, request: Request) -> Response:
-        """``DELETE /admin/identities/{id}/credentials/{type}``: 204."""
+        """``DELETE /admin/identities/{id}/credentials/{type}``: 204; never the last first factor."""
         kind = request.path_params["type"]
-        if kind not in CredentialsType.__members__.values():
-            raise BadRequest(f"Unknown credentials type {kind}.")
-        if kind in _UNDELETABLE:
-            raise BadRequest(f"You cannot remove {kind} credentials through this API.")
+        identifier = request.query_params.get("identifier", "")
+        if kind == CredentialsType.DEVICEAUTHN:  # keys by identifier; this server stores none
+            if not identifier:
+                raise BadRequest("You must provide an identifier to delete this credential.")
+            raise not_found()
         identity = await self.manager.get(parse_id(request.path_params["id"]))
         credential = identity.credentials.get(kind)
         if credential is None:
             raise NotFound(f"You tried to remove a {kind} but this user have no {kind} set up.")
-        if kind in _BY_PROVIDER:
-            identifier = request.query_params.get("identifier")
-            if not identifier:
-                raise BadRequest(f"The identifier query parameter is required to remove {kind} credentials.")
-            providers = credential.config.get("providers", [])
-            kept = [p for p in providers if f"{p.get('provider')}:{p.get('subject')}" != identifier]
-            if len(kept) == len(providers):
-                raise NotFound(f"The identity has no {kind} credential with identifier {identifier}.")
-            credential.config = {**credential.config, "providers": kept}
-            credential.identifiers = [i for i in credential.identifiers if i != identifier]
-            if not kept:
-                del identity.credentials[kind]
-        else:
+        if kind in _SECOND_FACTORS:
             del identity.credentials[kind]
-        await self.manager.update(identity, recreate=False)
+        elif kind == CredentialsType.WEBAUTHN:  # security keys go, passwordless ones stay
+            keys = [key for key in credential.config.get("credentials") or () if key.get("is_passwordless")]
+            if keys:
+                credential.config = {**credential.config, "credentials": keys}
+            else:
+                del identity.credentials[kind]
+        elif kind in _FIRST_FACTORS:
+            # Code passwordless sign-in and the password migration hook are refused at start-up
+            # (config/support.py), so neither counts here yet.
+            if count_first_factors(identity.credentials) < 2:
+                raise BadRequest("You cannot remove the last first factor credential.")
+            if kind in _BY_PROVIDER:
+                _remove_provider(kind, credential.config, identifier)
+                credential.identifiers = [
+                    p["provider"] + ":" + p["subject"] for p in credential.config["providers"]
+                ]
+            else:  # the credential stays, without its hash, as upstream keeps it
+                credential.config = {}
+        else:
+            raise BadRequest(f"Credentials type {kind} cannot be deleted.")
+        await self._store(identity, recreate=False)
         return Response(status_code=204)
 
     async def batch_patch(self, request: Request) -> Response:
-        """``PATCH /admin/identities``: create many identities; per-entry results."""
-        body = BatchPatchBody.model_validate(await read_json_object(request))
-        if len(body.identities) > MAX_BATCH:
-            raise BadRequest(f"The maximum number of identities that can be created at once is {MAX_BATCH}.")
-        results: list[dict[str, Any]] = []
-        bodies: list[tuple[int, CreateIdentityBody]] = []
-        plaintext = 0
-        for entry in body.identities:
-            patch_id = entry.get("patch_id") if isinstance(entry, dict) else None
-            result: dict[str, Any] = {"action": "create", **({"patch_id": patch_id} if patch_id else {})}
-            results.append(result)
-            try:
-                patch = IdentityPatch.model_validate(entry)
-                if patch.create is None:
-                    raise BadRequest("Every patch needs a create body.")
-                password = patch.create.credentials and patch.create.credentials.password
-                plaintext += bool(password and password.config.password)
-                if plaintext > MAX_BATCH_PLAINTEXT:
-                    raise BadRequest(
-                        f"At most {MAX_BATCH_PLAINTEXT} identities with plaintext passwords "
-                        "can be imported at once."
-                    )
-                bodies.append((len(results) - 1, patch.create))
-            except (*HANDLED, KratosError, ValidationError) as exc:
-                _fail(result, exc)
-        # Built concurrently: plaintext passwords hash in parallel, as many as the hashing pool allows.
-        built = await self.importer.build_all([create for _, create in bodies])
-        pending: list[tuple[int, Identity]] = []
-        for (index, _), outcome in zip(bodies, built, strict=True):
-            try:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                self.manager.validate(outcome)
-                pending.append((index, outcome))
-            except (*HANDLED, KratosError, ValidationError) as exc:
-                _fail(results[index], exc)
-        stored = await self.manager.create_many([identity for _, identity in pending])
-        for (index, identity), error in zip(pending, stored, strict=True):
-            if error is None:
-                results[index]["identity"] = identity.id
-            else:
-                _fail(results[index], error)
-        if results and all(result["action"] == "error" for result in results):
-            statuses = {result["error"]["code"] for result in results}
-            raise (Conflict if statuses == {409} else BadRequest)(
-                "None of the identities could be created.", details={"identities": results}
-            )
+        """``PATCH /admin/identities``: create many identities; per-entry results (see :mod:`.batch`)."""
+        results = await batch_create(await read_strict(request, BATCH), self.manager, self.importer)
         return JSONResponse({"identities": results})
 
 
-def _fail(result: dict[str, Any], error: BaseException) -> None:
-    result["action"] = "error"
-    result["error"] = http_error(error).to_dict()["error"]
+def _remove_provider(kind: str, config: dict[str, Any], identifier: str) -> None:
+    """Drop the social sign-in link ``provider:subject`` from a credential's config."""
+    if not identifier:
+        raise BadRequest("You must provide an identifier to delete this credential.")
+    providers = config.get("providers") or []
+    kept = [p for p in providers if f"{p.get('provider')}:{p.get('subject')}" != identifier]
+    if len(kept) == len(providers):
+        raise NotFound(f"The identifier `{identifier}` was not found among OIDC credentials.")
+    config["providers"] = kept
 
 
 def _apply_patched(identity: Identity, patched: Any, manager: IdentityManager) -> None:
@@ -331,30 +292,13 @@ def _patched_address(
 
 
 def _declassify(request: Request) -> frozenset[str]:
-    values = request.query_params.getlist("include_credential")
-    for value in values:
+    """``include_credential`` of a get: upstream's refusal names the values read before the bad one."""
+    values: list[str] = []
+    for value in request.query_params.getlist("include_credential"):
         if value not in CredentialsType.__members__.values():
-            raise BadRequest(f"Invalid value `{value}` for parameter `include_credential`.")
+            raise BadRequest(f"Invalid value `[{' '.join(values)}]` for parameter `include_credential`.")
+        values.append(value)
     return frozenset(values)
-
-
-def _int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"The {name} parameter must be an integer, got {raw!r}.") from None
-    if not low <= value <= high:
-        raise BadRequest(f"The {name} parameter must be between {low} and {high}, got {value}.")
-    return value
-
-
-def _uuid_param(raw: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise BadRequest(f"The {name} parameter must be a UUID, got {raw!r}.") from None
 
 
 def parse_id(value: str) -> uuid.UUID:
@@ -362,4 +306,4 @@ def parse_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("Unable to locate the resource") from None
+        raise not_found() from None

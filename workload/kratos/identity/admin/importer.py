@@ -33,10 +33,10 @@ class IdentityImporter:
         identity = Identity(
             schema_id=body.schema_id,
             traits=body.traits,
-            state=body.state or State.ACTIVE,
+            state=body.parsed_state() or State.ACTIVE,
             metadata_public=body.metadata_public,
             metadata_admin=body.metadata_admin,
-            external_id=body.external_id,
+            external_id=body.external_id or None,
             organization_id=body.organization_id,
             verifiable_addresses=[
                 VerifiableAddress(
@@ -69,12 +69,13 @@ class IdentityImporter:
             raise InvalidIdentity(
                 f"Importing {', '.join(refused)} credentials is not supported by this server yet."
             )
-        if imported.password is not None:
+        if (
+            imported.password is not None
+        ):  # a new credential (version 0); its identifiers come from the schema
             identity.credentials[CredentialsType.PASSWORD] = Credentials(
                 type=CredentialsType.PASSWORD,
                 identifiers=[],
                 config=await self._password_config(imported.password.config),
-                version=1,
             )
         if imported.oidc is not None:
             providers = [
@@ -89,26 +90,43 @@ class IdentityImporter:
                 }
                 for provider in imported.oidc.config.providers
             ]
-            identity.credentials[CredentialsType.OIDC] = Credentials(
-                type=CredentialsType.OIDC,
-                identifiers=[f"{p['provider']}:{p['subject']}" for p in providers],
-                config={"providers": providers},
-            )
+            identifiers = [f"{p['provider']}:{p['subject']}" for p in providers]
+            existing = identity.credentials.get(CredentialsType.OIDC)
+            if existing is not None:  # an update adds the links to those the identity has
+                existing.identifiers = [*existing.identifiers, *identifiers]
+                existing.config = {
+                    **existing.config,
+                    "providers": [*existing.config.get("providers", []), *providers],
+                }
+            else:
+                identity.credentials[CredentialsType.OIDC] = Credentials(
+                    type=CredentialsType.OIDC, identifiers=identifiers, config={"providers": providers}
+                )
 
     async def _password_config(self, config: PasswordConfig) -> dict[str, Any]:
-        if config.hashed_password:
-            try:
-                self.hasher.validate(config.hashed_password)
-            except UnknownHashFormatError as exc:
-                raise InvalidIdentity(f"Unable to import the hashed password: {exc}") from None
-            return {"hashed_password": config.hashed_password}
-        if config.password:
-            try:
-                return {"hashed_password": await self.hasher.hash(config.password)}
-            except PasswordTooLongError as exc:
-                raise InvalidIdentity(str(exc)) from None
+        """The stored config, in upstream's order: migration hook, plain text, then an imported hash."""
         if config.use_password_migration_hook:
             return {"use_password_migration_hook": True}
-        raise InvalidIdentity(
-            "credentials.password.config needs password, hashed_password or use_password_migration_hook."
+        hashed = config.hashed_password or ""
+        if config.password:
+            try:
+                hashed = await self.hasher.hash(config.password)
+            except PasswordTooLongError as exc:
+                raise InvalidIdentity(str(exc)) from None
+        try:
+            self.hasher.validate(hashed)
+        except UnknownHashFormatError as exc:
+            raise InvalidIdentity(_import_refusal(str(exc))) from None
+        return {"hashed_password": hashed}
+
+
+def _import_refusal(problem: str) -> str:
+    """Upstream's words for a hash it cannot import: unknown, out of bounds, or malformed."""
+    if problem.startswith("unknown hash format"):
+        return "The imported password does not match any known hash format."
+    if "out of bounds" in problem:
+        return (
+            "The imported password hash declares cost parameters that exceed the bounds enforced by Ory. "
+            "Re-hash the password with a more conservative configuration before importing."
         )
+    return "The imported password hash could not be parsed."
