@@ -96,3 +96,22 @@ def test_remote_commands_need_an_endpoint() -> None:
     result = subprocess.run(kratos_command("list", "identities"), capture_output=True, text=True, env=env)
     assert result.returncode != 0
     assert "KRATOS_ADMIN_URL" in result.stderr
+
+
+def test_import_reports_a_refused_file_and_creates_the_others(kratos: KratosProcess, tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"schema_id": "default", "traits": {"email": f"good-{tag}@example.com"}}))
+    bad.write_text(
+        json.dumps(
+            {
+                "schema_id": "default",
+                "traits": {"email": f"bad-{tag}@example.com"},
+                "credentials": {"password": {"config": {"hashed_password": "$nope$x"}}},
+            }
+        )
+    )
+    imported = run(kratos, "import", "identities", str(good), str(bad), "--format", "json")
+    assert imported.returncode == 1
+    assert [i["traits"]["email"] for i in json.loads(imported.stdout)] == [f"good-{tag}@example.com"]
+    assert f"{bad}: The imported password does not match any known hash format." in imported.stderr

@@ -41,6 +41,8 @@ def _validate(client: AdminClient, source: str, item: Any, cache: dict[str, Any]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise click.ClickException(f"{source}: invalid identity: {problems}") from None
+    if not body.schema_id:  # the server's default schema: the server checks the traits
+        return body
     if body.schema_id not in cache:
         raw = client.request("GET", f"/schemas/{body.schema_id}").content
         try:
@@ -77,11 +79,12 @@ def import_identities(files: tuple[str, ...], endpoint: str | None, output_forma
         for chunk in _chunks(bodies):
             payload = {"identities": [{"create": item} for _, item, _ in chunk]}
             response = client.http.patch("/admin/identities", json=payload)
-            results = response.json().get("identities") or response.json().get("error", {}).get(
-                "details", {}
-            ).get("identities", [])
-            if response.status_code >= 400 and not results:
+            if response.status_code == 400:  # one entry refused the whole batch: find it, one at a time
+                results = [_create_one(client, item) for _, item, _ in chunk]
+            elif response.status_code >= 400:
                 raise click.ClickException(f"import failed: {describe_error(response)}")
+            else:
+                results = response.json()["identities"]
             for (source, _, _), result in zip(chunk, results, strict=True):
                 if result.get("action") == "error":
                     failures.append(
@@ -95,7 +98,9 @@ def import_identities(files: tuple[str, ...], endpoint: str | None, output_forma
             identity
             for start in range(0, len(created), 500)
             for identity in client.json(
-                "GET", "/admin/identities", params=[("ids", i) for i in created[start : start + 500]]
+                "GET",
+                "/admin/identities",
+                params=[("page_size", "500"), *(("ids", i) for i in created[start : start + 500])],
             )
         ]
         emit(identities, output_format, quiet)
@@ -106,6 +111,18 @@ def import_identities(files: tuple[str, ...], endpoint: str | None, output_forma
 
 
 Entry = tuple[str, Any, CreateIdentityBody]
+
+
+def _create_one(client: AdminClient, item: Any) -> dict[str, Any]:
+    """Create one identity; the result as a batch entry reports it."""
+    response = client.http.post("/admin/identities", json=item)
+    if response.status_code == 201:
+        return {"action": "create", "identity": response.json()["id"]}
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        error = {"message": describe_error(response)}
+    return {"action": "error", "error": error}
 
 
 def _chunks(bodies: list[Entry]) -> Iterator[list[Entry]]:
