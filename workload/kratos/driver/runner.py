@@ -15,6 +15,7 @@ import uvicorn
 from kratos.config import KratosConfig
 from kratos.driver.app import admin_app, public_app
 from kratos.driver.registry import DatabaseUnavailableError, NotMigratedError, Registry
+from kratos.http.protocol import KratosHttpToolsProtocol
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _server(app: object, host: str, port: int, on_started: Callable[[], None]) -
         host=host or "0.0.0.0",  # noqa: S104 - upstream listens on every interface by default
         port=port,
         loop="none",
-        http="httptools",
+        http=KratosHttpToolsProtocol,
         ws="none",
         interface="asgi3",
         lifespan="off",

@@ -114,6 +114,12 @@ class PayloadTooLarge(KratosError):
     status = 413
 
 
+class UriTooLong(KratosError):
+    """414."""
+
+    status = 414
+
+
 class UnsupportedMediaType(KratosError):
     """415."""
 
