@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from kratos_process import KratosProcess
+from netutil import app_client
+
+HTTP = app_client()
 
 PASSWORD = "a-Long-passphrase-42"
 UI = "http://127.0.0.1:4455"
@@ -65,18 +68,18 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 
 
 def register(server: KratosProcess, email: str, password: str = PASSWORD) -> httpx.Response:
-    flow = httpx.get(f"{server.public_url}/self-service/registration/api").json()
-    return httpx.post(
+    flow = HTTP.get(f"{server.public_url}/self-service/registration/api").json()
+    return HTTP.post(
         f"{server.public_url}/self-service/registration",
         params={"flow": flow["id"]},
         json={"method": "password", "password": password, "traits": {"email": email}},
-        timeout=15,
+        timeout=30,
     )
 
 
 def login(server: KratosProcess, email: str) -> httpx.Response:
-    flow = httpx.get(f"{server.public_url}/self-service/login/api").json()
-    return httpx.post(
+    flow = HTTP.get(f"{server.public_url}/self-service/login/api").json()
+    return HTTP.post(
         f"{server.public_url}/self-service/login",
         params={"flow": flow["id"]},
         json={"method": "password", "identifier": email, "password": PASSWORD},
@@ -89,9 +92,9 @@ def email() -> str:
 
 def test_expired_flows_answer_410_with_a_new_flow(server_factory: Any) -> None:
     server = server_factory({"selfservice": {"flows": {"login": {"lifespan": "1s"}}}})
-    flow = httpx.get(f"{server.public_url}/self-service/login/api").json()
+    flow = HTTP.get(f"{server.public_url}/self-service/login/api").json()
     time.sleep(1.2)
-    expired = httpx.post(
+    expired = HTTP.post(
         f"{server.public_url}/self-service/login",
         params={"flow": flow["id"]},
         json={"method": "password", "identifier": "a@b.co", "password": "x"},
@@ -99,7 +102,7 @@ def test_expired_flows_answer_410_with_a_new_flow(server_factory: Any) -> None:
     assert expired.status_code == 410
     body = expired.json()
     assert body["error"]["id"] == "self_service_flow_expired"
-    replacement = httpx.get(
+    replacement = HTTP.get(
         f"{server.public_url}/self-service/login/flows", params={"id": body["use_flow_id"]}
     )
     assert replacement.status_code == 200
@@ -123,8 +126,8 @@ def test_settings_need_a_recent_login_for_credentials_and_login_can_revoke_other
     first = register(server, address).json()["session_token"]
     time.sleep(1.2)
     headers = {"X-Session-Token": first}
-    flow = httpx.get(f"{server.public_url}/self-service/settings/api", headers=headers).json()
-    refused = httpx.post(
+    flow = HTTP.get(f"{server.public_url}/self-service/settings/api", headers=headers).json()
+    refused = HTTP.post(
         f"{server.public_url}/self-service/settings",
         params={"flow": flow["id"]},
         headers=headers,
@@ -135,14 +138,14 @@ def test_settings_need_a_recent_login_for_credentials_and_login_can_revoke_other
     assert "refresh=true" in refused.json()["redirect_browser_to"]
     second = login(server, address)
     assert second.status_code == 200
-    assert httpx.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
+    assert HTTP.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
 
 
 def test_session_cookie_settings_and_return_to(server_factory: Any) -> None:
     server = server_factory(
         {"session": {"cookie": {"name": "my_session", "persistent": False, "same_site": "Strict"}}}
     )
-    with httpx.Client(base_url=server.public_url) as browser:
+    with httpx.Client(base_url=server.public_url, timeout=30) as browser:
         start_url = f"/self-service/registration/browser?return_to={UI}/welcome"
         flow_id = browser.get(start_url).headers["location"].split("flow=")[1]
         flow = browser.get("/self-service/registration/flows", params={"id": flow_id}).json()

@@ -11,8 +11,11 @@ import httpx
 import ory_kratos_client
 import pytest
 from kratos_process import KratosProcess
+from netutil import app_client
 from ory_kratos_client.exceptions import ApiException
 from server_fixtures import running_kratos
+
+HTTP = app_client()
 
 PASSWORD = "a-Long-passphrase-42"
 UI = "http://127.0.0.1:4455"
@@ -90,7 +93,7 @@ def test_api_registration_gives_a_session_that_whoami_knows(frontend: ory_kratos
 
 
 def test_registration_starts_with_the_traits_then_asks_for_a_credential(server: KratosProcess) -> None:
-    flow = httpx.get(f"{server.public_url}/self-service/registration/api").json()
+    flow = HTTP.get(f"{server.public_url}/self-service/registration/api").json()
     assert node_names(flow) == [
         ("default", "csrf_token", "hidden"),
         ("default", "traits.email", "email"),
@@ -99,7 +102,7 @@ def test_registration_starts_with_the_traits_then_asks_for_a_credential(server: 
         ("default", "traits.name.last", "text"),
         ("profile", "method", "submit"),
     ]
-    second = httpx.post(
+    second = HTTP.post(
         f"{server.public_url}/self-service/registration",
         params={"flow": flow["id"]},
         json={"method": "profile", "traits": {"email": email()}},
@@ -111,7 +114,7 @@ def test_registration_starts_with_the_traits_then_asks_for_a_credential(server: 
     assert ("password", "password", "password") in names
     assert ("profile", "screen", "submit") in names
     assert ("default", "traits.email", "hidden") in names
-    done = httpx.post(
+    done = HTTP.post(
         f"{server.public_url}/self-service/registration",
         params={"flow": flow["id"]},
         json={"method": "password", "password": PASSWORD},
@@ -126,8 +129,8 @@ def test_duplicate_registration_and_short_password_are_form_messages(
     address = email()
     register_api(frontend, address)
     for password, expected in ((PASSWORD, 4000007), ("short", None)):
-        flow = httpx.get(f"{server.public_url}/self-service/registration/api").json()
-        answer = httpx.post(
+        flow = HTTP.get(f"{server.public_url}/self-service/registration/api").json()
+        answer = HTTP.post(
             f"{server.public_url}/self-service/registration",
             params={"flow": flow["id"]},
             json={
@@ -161,7 +164,7 @@ def test_login_refuses_wrong_and_unknown_alike_then_accepts_the_password(
 
 def test_whoami_without_or_with_a_forged_token_is_401(server: KratosProcess) -> None:
     for headers in ({}, {"X-Session-Token": "ory_st_forged"}, {"Authorization": "Bearer nope"}):
-        answer = httpx.get(f"{server.public_url}/sessions/whoami", headers=headers)
+        answer = HTTP.get(f"{server.public_url}/sessions/whoami", headers=headers)
         assert answer.status_code == 401
         assert answer.json()["error"]["reason"] == "No valid session credentials found in the request."
 
@@ -171,9 +174,9 @@ def test_settings_changes_traits_and_password_then_logout_ends_the_session(
 ) -> None:
     token = register_api(frontend, email()).session_token
     headers = {"X-Session-Token": token}
-    flow = httpx.get(f"{server.public_url}/self-service/settings/api", headers=headers).json()
+    flow = HTTP.get(f"{server.public_url}/self-service/settings/api", headers=headers).json()
     new_address = email()
-    saved = httpx.post(
+    saved = HTTP.post(
         f"{server.public_url}/self-service/settings",
         params={"flow": flow["id"]},
         headers=headers,
@@ -182,7 +185,7 @@ def test_settings_changes_traits_and_password_then_logout_ends_the_session(
     assert saved.status_code == 200, saved.text
     assert saved.json()["state"] == "success"
     assert saved.json()["identity"]["traits"]["email"] == new_address
-    changed = httpx.post(
+    changed = HTTP.post(
         f"{server.public_url}/self-service/settings",
         params={"flow": flow["id"]},
         headers=headers,
@@ -191,11 +194,11 @@ def test_settings_changes_traits_and_password_then_logout_ends_the_session(
     assert changed.status_code == 200
     assert login_api(frontend, new_address, "another-Long-pass-99").session_token
     frontend.perform_native_logout(ory_kratos_client.PerformNativeLogoutBody(session_token=token))
-    assert httpx.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
+    assert HTTP.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
 
 
 def test_browser_registration_login_and_logout_with_cookies_and_csrf(server: KratosProcess) -> None:
-    with httpx.Client(base_url=server.public_url) as browser:
+    with httpx.Client(base_url=server.public_url, timeout=30) as browser:
         start = browser.get("/self-service/registration/browser")
         assert start.status_code == 303
         assert start.headers["location"].startswith(f"{UI}/registration?flow=")
@@ -229,8 +232,8 @@ def test_browser_registration_login_and_logout_with_cookies_and_csrf(server: Kra
 
 
 def test_api_flows_refuse_browser_cookies_and_expired_or_unknown_flows(server: KratosProcess) -> None:
-    flow = httpx.get(f"{server.public_url}/self-service/login/api").json()
-    answer = httpx.post(
+    flow = HTTP.get(f"{server.public_url}/self-service/login/api").json()
+    answer = HTTP.post(
         f"{server.public_url}/self-service/login",
         params={"flow": flow["id"]},
         json={"method": "password", "identifier": "a@b.co", "password": "x"},
@@ -238,11 +241,11 @@ def test_api_flows_refuse_browser_cookies_and_expired_or_unknown_flows(server: K
     )
     assert answer.status_code == 400
     assert [m["id"] for m in answer.json()["ui"]["messages"]] == [4000001]
-    missing = httpx.post(f"{server.public_url}/self-service/login", params={"flow": "nope"}, json={})
+    missing = HTTP.post(f"{server.public_url}/self-service/login", params={"flow": "nope"}, json={})
     assert missing.status_code == 400
-    unknown = httpx.get(f"{server.public_url}/self-service/login/flows", params={"id": str(uuid.uuid4())})
+    unknown = HTTP.get(f"{server.public_url}/self-service/login/flows", params={"id": str(uuid.uuid4())})
     assert unknown.status_code == 404
-    forbidden = httpx.get(
+    forbidden = HTTP.get(
         f"{server.public_url}/self-service/login/api", params={"return_to": "https://evil.example/"}
     )
     assert forbidden.status_code == 400
@@ -253,11 +256,11 @@ def test_admin_lists_and_disables_sessions(
     frontend: ory_kratos_client.FrontendApi, server: KratosProcess
 ) -> None:
     registered = register_api(frontend, email())
-    listed = httpx.get(f"{server.admin_url}/admin/identities/{registered.identity.id}/sessions").json()
+    listed = HTTP.get(f"{server.admin_url}/admin/identities/{registered.identity.id}/sessions").json()
     assert [s["id"] for s in listed] == [registered.session.id]
-    assert httpx.delete(f"{server.admin_url}/admin/sessions/{registered.session.id}").status_code == 204
+    assert HTTP.delete(f"{server.admin_url}/admin/sessions/{registered.session.id}").status_code == 204
     headers = {"X-Session-Token": registered.session_token}
-    assert httpx.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
+    assert HTTP.get(f"{server.public_url}/sessions/whoami", headers=headers).status_code == 401
 
 
 def test_fifty_registrations_of_one_email_make_one_identity(server: KratosProcess) -> None:
@@ -279,12 +282,12 @@ def test_fifty_registrations_of_one_email_make_one_identity(server: KratosProces
     assert sorted(a.status_code for a in answers) == [200] + [400] * 49
     for refused in (a for a in answers if a.status_code == 400):
         assert [m["id"] for m in refused.json()["ui"]["messages"]] == [4000007]
-    found = httpx.get(f"{server.admin_url}/admin/identities", params={"credentials_identifier": address})
+    found = HTTP.get(f"{server.admin_url}/admin/identities", params={"credentials_identifier": address})
     assert len(found.json()) == 1
 
 
 def test_empty_optional_form_fields_are_left_out_as_upstream_does(server: KratosProcess) -> None:
-    with httpx.Client(base_url=server.public_url) as browser:
+    with httpx.Client(base_url=server.public_url, timeout=30) as browser:
         flow_id = browser.get("/self-service/registration/browser").headers["location"].split("flow=")[1]
         flow = browser.get("/self-service/registration/flows", params={"id": flow_id}).json()
         csrf = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")
@@ -310,7 +313,7 @@ def test_an_imported_hash_is_replaced_after_the_first_login(
         "$pbkdf2-sha256$i=100000,l=32$1jP+5Zxpxgtee/iPxGgOz0RfE9/KJuDElP1ley4VxXc$"
         "QJxzfvdbHYBpydCbHoFg3GJEqMFULwskiuqiJctoYpI"
     )
-    created = httpx.post(
+    created = HTTP.post(
         f"{server.admin_url}/admin/identities",
         json={
             "schema_id": "default",
@@ -320,7 +323,7 @@ def test_an_imported_hash_is_replaced_after_the_first_login(
     )
     assert created.status_code == 201, created.text
     assert login_api(frontend, address, "test").session_token
-    stored = httpx.get(
+    stored = HTTP.get(
         f"{server.admin_url}/admin/identities/{created.json()['id']}",
         params={"include_credential": "password"},
     ).json()
@@ -336,22 +339,22 @@ def test_a_user_lists_and_ends_their_other_sessions_and_admins_extend_them(
     second = login_api(frontend, address, PASSWORD)
     third = login_api(frontend, address, PASSWORD)
     mine = {"X-Session-Token": first.session_token}
-    others = httpx.get(f"{server.public_url}/sessions", headers=mine).json()
+    others = HTTP.get(f"{server.public_url}/sessions", headers=mine).json()
     assert {s["id"] for s in others} == {second.session.id, third.session.id}
-    ended = httpx.delete(f"{server.public_url}/sessions/{second.session.id}", headers=mine)
+    ended = HTTP.delete(f"{server.public_url}/sessions/{second.session.id}", headers=mine)
     assert ended.status_code == 204
-    own = httpx.delete(f"{server.public_url}/sessions/{first.session.id}", headers=mine)
+    own = HTTP.delete(f"{server.public_url}/sessions/{first.session.id}", headers=mine)
     assert own.status_code == 400
-    assert httpx.delete(f"{server.public_url}/sessions", headers=mine).json() == {"count": 1}
+    assert HTTP.delete(f"{server.public_url}/sessions", headers=mine).json() == {"count": 1}
     token_of_third = {"X-Session-Token": third.session_token}
-    assert httpx.get(f"{server.public_url}/sessions/whoami", headers=token_of_third).status_code == 401
-    detail = httpx.get(
+    assert HTTP.get(f"{server.public_url}/sessions/whoami", headers=token_of_third).status_code == 401
+    detail = HTTP.get(
         f"{server.admin_url}/admin/sessions/{first.session.id}", params={"expand": ["identity", "devices"]}
     ).json()
     assert detail["identity"]["traits"]["email"] == address
     assert detail["devices"][0]["user_agent"]
-    extended = httpx.patch(f"{server.admin_url}/admin/sessions/{first.session.id}/extend")
+    extended = HTTP.patch(f"{server.admin_url}/admin/sessions/{first.session.id}/extend")
     assert extended.status_code == 200
     assert extended.json()["expires_at"] >= detail["expires_at"]
-    active = httpx.get(f"{server.admin_url}/admin/sessions", params={"active": "false"}).json()
+    active = HTTP.get(f"{server.admin_url}/admin/sessions", params={"active": "false"}).json()
     assert {second.session.id, third.session.id} <= {s["id"] for s in active}
