@@ -106,6 +106,47 @@ def test_errors_have_upstreams_words(kratos: KratosProcess) -> None:
         assert reason(unknown_schema) == "Unable to find JSON Schema ID: nope"
         state = client.post("/identities", json={**body, "state": "asleep"})
         assert reason(state) == "identity state is not valid"
+        patched = client.patch(
+            f"/identities/{identity['id']}", json=[{"op": "replace", "path": "/state", "value": "asleep"}]
+        )
+        assert patched.json()["error"]["message"] == "identity state is not valid"
+        assert reason(patched) == (
+            "The supplied state ('asleep') was not valid. Valid states are ('active', 'inactive')."
+        )
+
+
+def test_social_sign_in_links_are_shown_as_upstream_shows_them(kratos: KratosProcess) -> None:
+    links = {"providers": [{"provider": "github", "subject": "42", "use_auto_link": True}]}
+    password = {"password": {"config": {"password": "correct horse battery staple"}}}
+    with admin(kratos) as client:
+        identity = client.post(
+            "/identities",
+            json={
+                "schema_id": "default",
+                "traits": {"email": unique_email()},
+                "credentials": {**password, "oidc": {"config": links}},
+            },
+        ).json()
+        path = f"/identities/{identity['id']}"
+        shown = client.get(path, params={"include_credential": "oidc"}).json()["credentials"]["oidc"]
+        assert shown["config"] == {
+            "providers": [
+                {
+                    "provider": "github",
+                    "subject": "42",
+                    "use_auto_link": True,
+                    "initial_id_token": "",
+                    "initial_access_token": "",
+                    "initial_refresh_token": "",
+                }
+            ]
+        }
+        assert (
+            client.delete(f"{path}/credentials/oidc", params={"identifier": "github:42"}).status_code == 204
+        )
+        unlinked = client.get(path, params={"include_credential": "oidc"}).json()["credentials"]["oidc"]
+        assert unlinked["identifiers"] == []
+        assert "config" not in unlinked  # no link left: nothing to show
 
 
 @pytest.mark.parametrize(

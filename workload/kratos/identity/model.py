@@ -52,7 +52,7 @@ class Credentials:
     updated_at: datetime = field(default_factory=utcnow)
 
     def to_json(self, *, with_config: bool) -> dict[str, Any]:
-        """The wire form; ``config`` only when declassified."""
+        """The wire form; ``config`` only when declassified (social sign-in: its links, if it has any)."""
         body: dict[str, Any] = {
             "type": self.type,
             "identifiers": self.identifiers,
@@ -61,8 +61,34 @@ class Credentials:
             "updated_at": self.updated_at,
         }
         if with_config:
-            body["config"] = self.config
+            config = _social_links(self) if self.type in _SOCIAL else self.config
+            if config is not None:
+                body["config"] = config
         return body
+
+
+_SOCIAL = frozenset({"oidc", "saml"})
+_TOKENS = ("initial_id_token", "initial_access_token", "initial_refresh_token")
+
+
+def _social_links(credential: Credentials) -> dict[str, Any] | None:
+    """What upstream shows of a social sign-in config, nothing when it has no link.
+
+    Each link's subject and provider, its OIDC tokens, organization and auto-linking.
+    """
+    links = []
+    for provider in (credential.config or {}).get("providers") or ():
+        link: dict[str, Any] = {}
+        if credential.type == "oidc":
+            link.update((token, provider.get(token) or "") for token in _TOKENS)
+        link["subject"] = str(provider.get("subject", ""))
+        link["provider"] = str(provider.get("provider", ""))
+        if provider.get("organization"):
+            link["organization"] = str(provider["organization"])
+        if provider.get("use_auto_link"):
+            link["use_auto_link"] = True
+        links.append(link)
+    return {"providers": links} if links else None
 
 
 @dataclass(slots=True)

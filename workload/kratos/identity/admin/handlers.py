@@ -247,7 +247,8 @@ def _apply_patched(identity: Identity, patched: Any, manager: IdentityManager) -
     except ValueError:
         raise BadRequest(
             f"The supplied state ('{patched.get('state')}') was not valid. "
-            "Valid states are ('active', 'inactive')."
+            "Valid states are ('active', 'inactive').",
+            message="identity state is not valid",
         ) from None
     manager.set_state(identity, state)
     schema_id = patched.get("schema_id")
