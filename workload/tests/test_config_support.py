@@ -133,11 +133,6 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "remove courier.channels",
         ),
         (
-            "session: {whoami: {tokenizer: {templates: {jwt: {jwks_url: 'file:///k.json'}}}}}",
-            "session.whoami.tokenizer.templates: session tokenization (JWT) is not implemented yet; "
-            "remove session.whoami.tokenizer.templates",
-        ),
-        (
             "tracing: {provider: jaeger}",
             "tracing.provider: tracing is not implemented yet; remove tracing.provider",
         ),

@@ -317,10 +317,19 @@ class SessionCookie(Strict):
     same_site: SameSite | None = None
 
 
-class Tokenizer(Open):
-    """``session.whoami.tokenizer`` (templates kept loose until tokenization is implemented)."""
+class TokenizerTemplate(Open):
+    """``session.whoami.tokenizer.templates.<name>``: how ``?tokenize_as=<name>`` signs a session as a JWT."""
 
-    templates: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    jwks_url: str
+    claims_mapper_url: str | None = None
+    ttl: Duration = timedelta(minutes=1)
+    subject_source: Literal["id", "external_id"] = "id"
+
+
+class Tokenizer(Open):
+    """``session.whoami.tokenizer``."""
+
+    templates: dict[str, TokenizerTemplate] = Field(default_factory=dict)
 
 
 class Whoami(Strict):

@@ -79,7 +79,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
         "HTTP delivery of messages is not implemented yet; set courier.delivery_strategy to smtp",
     ),
     _present("courier.channels", "sending SMS through courier channels"),
-    _present("session.whoami.tokenizer.templates", "session tokenization (JWT)"),
     _present("tracing.provider", "tracing"),
     Unsupported(
         "ciphers.algorithm",

@@ -9,18 +9,21 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from kratos.driver.registry import Registry
-from kratos.driver.selfservice import public_routes, session_handlers
+from kratos.driver.selfservice import public_routes, session_handlers, whoami_app
 from kratos.http import errors, metrics
 from kratos.http.app import ErrorMapper, build_app
 from kratos.http.cors import cors_middleware
+from kratos.http.fastpath import FastPaths, FastRoute
 from kratos.http.health import health_routes, version
 from kratos.http.middleware import StripPrefix
 from kratos.identity.admin import errors as identity_errors
 from kratos.identity.admin.handlers import identity_admin_routes
 from kratos.persistence.database import UNAVAILABLE_ERRORS
 from kratos.schema.handlers import schema_routes
+from kratos.session.whoami import METHODS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,8 @@ def _mappers() -> dict[type[Exception], ErrorMapper]:
     }
 
 
-def public_app(registry: Registry) -> Starlette:
-    """The public API, with CORS when ``serve.public.cors.enabled``."""
+def public_app(registry: Registry) -> ASGIApp:
+    """The public API, with CORS when ``serve.public.cors.enabled``; whoami ahead of the router."""
     public = registry.config.serve.public
     routes = [
         *health_routes(registry.db.ping),
@@ -46,13 +49,18 @@ def public_app(registry: Registry) -> Starlette:
         *public_routes(registry),
         *admin_redirects(str(registry.config.serve.admin.base_url)),
     ]
-    return build_app(
+    cors = [cors_middleware(public.cors)] if public.cors.enabled else []
+    app = build_app(
         "public",
         routes,
         quiet_health=public.request_log.disable_for_health,
-        middleware=[cors_middleware(public.cors)] if public.cors.enabled else [],
+        middleware=cors,
         mappers=_mappers(),
     )
+    whoami: ASGIApp = whoami_app(registry)
+    for cls, args, kwargs in cors:
+        whoami = cls(whoami, *args, **kwargs)
+    return FastPaths(app, "public", [FastRoute("/sessions/whoami", METHODS, whoami)], mappers=_mappers())
 
 
 def admin_redirects(admin_base_url: str) -> list[Route]:

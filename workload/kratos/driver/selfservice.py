@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from kratos.config import KratosConfig
 from kratos.driver.registry import Registry
+from kratos.http.urls import fetch_url
 from kratos.selfservice.flow.context import CookiePolicy, FlowContext
 from kratos.selfservice.flow.error_endpoint import error_routes
 from kratos.selfservice.flow.login import LoginEndpoints
@@ -19,6 +20,8 @@ from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
 from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
 from kratos.session.handlers import SessionHandlers
+from kratos.session.tokenizer import Tokenizer
+from kratos.session.whoami import Whoami
 
 
 def flow_context(registry: Registry) -> FlowContext:
@@ -102,6 +105,24 @@ def session_handlers(registry: Registry) -> SessionHandlers:
     """The session endpoints of both ports."""
     return SessionHandlers(
         registry.sessions,
+        whoami_app(registry),
         public_base_url=str(registry.config.serve.public.base_url),
         admin_base_url=str(registry.config.serve.admin.base_url),
+    )
+
+
+def whoami_app(registry: Registry) -> Whoami:
+    """``/sessions/whoami`` with ``session.whoami``'s required AAL and tokenizer templates."""
+    public_base_url = str(registry.config.serve.public.base_url)
+    whoami = registry.config.session.whoami
+    templates = whoami.tokenizer.templates
+
+    async def fetch(url: str) -> bytes:
+        return await fetch_url(url, registry.http)
+
+    return Whoami(
+        registry.sessions,
+        public_base_url,
+        required_aal=whoami.required_aal,
+        tokenizer=Tokenizer(templates, public_base_url, fetch) if templates else None,
     )

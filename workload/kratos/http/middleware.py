@@ -28,14 +28,9 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if b"%00" in scope.get("raw_path", b"").lower() or b"%00" in scope["query_string"].lower():
-            await error_response(BadRequest("The URL must not contain NUL (%00) characters."))(
-                scope, receive, send
-            )
-            return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await error_response(self._too_large())(scope, receive, send)
+        refused = refusal(scope, self.limit)
+        if refused is not None:
+            await error_response(refused)(scope, receive, send)
             return
         received = 0
 
@@ -50,7 +45,21 @@ class RequestGuard:
         await self.app(scope, limited_receive, send)
 
     def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"The request body exceeds the limit of {self.limit} bytes.")
+        return _too_large(self.limit)
+
+
+def refusal(scope: Scope, limit: int = MAX_BODY_BYTES) -> BadRequest | PayloadTooLarge | None:
+    """Why :class:`RequestGuard` refuses a request before any handler sees it, or None."""
+    if b"%00" in scope.get("raw_path", b"").lower() or b"%00" in scope["query_string"].lower():
+        return BadRequest("The URL must not contain NUL (%00) characters.")
+    declared = _content_length(scope)
+    if declared is not None and declared > limit:
+        return _too_large(limit)
+    return None
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -141,15 +150,22 @@ class Observe:
         try:
             await self.app(scope, receive, observed_send)
         finally:
-            elapsed = time.perf_counter() - started
             path = self.templates.get(scope.get("endpoint"), "unmatched")  # type: ignore[arg-type]
-            metrics.observe(self.port_name, scope["method"], path, status, elapsed)
             quiet = self.quiet_health and path.startswith("/health")
-            if not quiet and log.isEnabledFor(logging.INFO):
-                log.info(
-                    "completed handling request",
-                    extra={
-                        "http_request": {"method": scope["method"], "path": request_path},
-                        "http_response": {"status": status, "took_ms": round(elapsed * 1000, 3)},
-                    },
-                )
+            record(self.port_name, scope["method"], path, request_path, status, started, quiet=quiet)
+
+
+def record(
+    port_name: str, method: str, template: str, path: str, status: int, started: float, *, quiet: bool = False
+) -> None:
+    """Count a request that began at ``started`` (``perf_counter``) in the metrics, and log it at INFO."""
+    elapsed = time.perf_counter() - started
+    metrics.observe(port_name, method, template, status, elapsed)
+    if not quiet and log.isEnabledFor(logging.INFO):
+        log.info(
+            "completed handling request",
+            extra={
+                "http_request": {"method": method, "path": path},
+                "http_response": {"status": status, "took_ms": round(elapsed * 1000, 3)},
+            },
+        )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
@@ -146,6 +148,10 @@ class Database:
             _raise_if_away(exc)
             raise
 
+    def prepare(self, statement: sa.Select[Any]) -> PreparedRead:
+        """``statement`` compiled once, for a read on the hot path (see :class:`PreparedRead`)."""
+        return PreparedRead(self, statement)
+
     @classmethod
     async def open(cls, dsn: str) -> Database:
         """Parse ``dsn`` and create the engine (connections are made lazily)."""
@@ -182,3 +188,59 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.redacted()!r})"
+
+
+class PreparedRead:
+    """A SELECT compiled once, whose first row is read in one round trip.
+
+    Its parameters are positional, in the order of its ``bindparam``s. On PostgreSQL it runs on the pooled
+    asyncpg connection itself: asyncpg keeps it prepared on each connection and no SQLAlchemy execution or
+    result layer runs, so values come as asyncpg decodes them (naive UTC timestamps, JSON as text).
+    Elsewhere it runs through SQLAlchemy (types processed).
+    """
+
+    def __init__(self, db: Database, statement: sa.Select[Any]) -> None:
+        self.db = db
+        self.statement = statement
+        compiled = statement.compile(dialect=db.engine.dialect)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or compiled.params)
+        self.native = db.url.dialect == "postgres"
+        self.sql = str(compiled)
+
+    async def first(self, *args: Any) -> Mapping[str, Any] | None:
+        """The first row (as a mapping by column label), or None."""
+        if not self.native:
+            async with self.db.read() as conn:
+                row = (await conn.execute(self.statement, dict(zip(self.names, args, strict=True)))).first()
+            return row._mapping if row is not None else None  # type: ignore[return-value]
+        db = self.db
+        try:
+            async with db._slots:
+                fairy = await db.reader.raw_connection()
+                try:
+                    return await fairy.driver_connection.fetchrow(self.sql, *args)  # type: ignore[union-attr]
+                except BaseException as exc:
+                    if not isinstance(exc, Exception) or _lost(exc):  # cancelled mid-query, or broken
+                        fairy.invalidate(exc if isinstance(exc, Exception) else None)
+                    raise
+                finally:
+                    await greenlet_spawn(fairy.close)
+        except sa_exc.DBAPIError as exc:  # from the pool, opening a connection
+            _raise_if_away(exc)
+            raise
+        except Exception as exc:
+            if _lost(exc) and not isinstance(exc, UNAVAILABLE_ERRORS):
+                raise DatabaseAway(str(exc)) from exc
+            raise
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether an error of the asyncpg connection itself says the database or the connection is away."""
+    if unavailable(exc):
+        return True
+    asyncpg = sys.modules.get("asyncpg")
+    return (
+        asyncpg is not None
+        and isinstance(exc, asyncpg.InterfaceError)  # "connection is closed", ...
+        and not isinstance(exc, asyncpg.DataError)  # a parameter of the wrong type: a bug
+    )

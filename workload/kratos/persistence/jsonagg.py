@@ -24,11 +24,16 @@ _FUNCTIONS = {
 def json_array(
     dialect: str, columns: Mapping[str, sa.ColumnElement[Any]], where: sa.ColumnElement[bool]
 ) -> sa.ScalarSelect[Any]:
-    """``(SELECT <array of objects with these keys> WHERE where)``: NULL when there is no row."""
+    """``(SELECT <array of objects with these keys> WHERE where)``: NULL when there is no row.
+
+    The keys are SQL literals, not bound parameters: the statement then has only the caller's parameters.
+    """
     aggregate, build = _FUNCTIONS[dialect]
     pairs: list[Any] = []
     for key, column in columns.items():
-        pairs.extend((sa.literal(key), column))
+        if not key.isidentifier():
+            raise ValueError(f"JSON keys must be identifiers, got {key!r}")
+        pairs.extend((sa.literal_column(f"'{key}'"), column))
     return (
         sa.select(getattr(sa.func, aggregate)(getattr(sa.func, build)(*pairs))).where(where).scalar_subquery()
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from kratos.identity.model import Identity, RecoveryAddress, VerifiableAddress, utcnow
@@ -21,7 +22,7 @@ from kratos.persistence.tables import (
     sessions,
 )
 from kratos.session.model import AuthenticationMethod, Device, Session
-from kratos.session.pool import SessionQuery
+from kratos.session.pool import SessionQuery, WhoamiRecord
 
 _VERIFIABLE = identity_verifiable_addresses.c
 _RECOVERY = identity_recovery_addresses.c
@@ -73,6 +74,9 @@ class SessionRepository:
         self._with_identity = sa.select(
             sessions, self._devices, *identity_columns, verifiable, recovery
         ).join_from(sessions, identities, identities.c.id == sessions.c.identity_id)
+        # Built once: SQLAlchemy keys its compiled-statement cache on the statement, at a cost per new one.
+        self._by_token = self._with_identity.where(sessions.c.token_hash == sa.bindparam("token_hash"))
+        self._whoami = db.prepare(self._by_token)
 
     async def create(self, session: Session, token_hash: str, logout_token_hash: str) -> None:
         """Insert a session with its devices."""
@@ -114,8 +118,13 @@ class SessionRepository:
     async def by_token(self, token_hash: str) -> Session | None:
         """The session, its identity with addresses and its devices, in one round trip."""
         async with self.db.read() as conn:
-            row = (await conn.execute(self._with_identity.where(sessions.c.token_hash == token_hash))).first()
+            row = (await conn.execute(self._by_token, {"token_hash": token_hash})).first()
         return _session(row, identity=_identity(row)) if row else None
+
+    async def whoami(self, token_hash: str) -> WhoamiRecord | None:
+        """The session's wire form built straight from its row, in one round trip (the hot path)."""
+        row = await self._whoami.first(token_hash)
+        return _whoami(row, utcnow()) if row is not None else None
 
     async def by_logout_token(self, logout_token_hash: str) -> Session | None:
         """The session with this logout token."""
@@ -280,3 +289,102 @@ def _identity(row: Any) -> Identity:
         key=lambda address: (address.created_at, address.value),
     )
     return identity
+
+
+_from_text = datetime.fromisoformat
+
+
+def _json(value: Any) -> Any:
+    """A JSON column, as text (asyncpg) or already decoded (SQLAlchemy)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
+    """The public wire form of a session with its identity (no credentials) and devices, from one row.
+
+    The same JSON as ``Session.to_json`` with ``Identity.to_json(admin=False)``, without building either
+    (``tests/test_session_whoami.py`` holds the two to the same answer); ``schema_url`` is left to the
+    caller. Times are UTC, naive or aware as the driver hands them: serialise with ``OPT_NAIVE_UTC``.
+    """
+    state = row["i_state"]
+    expires_at = row["expires_at"]
+    active = bool(row["active"]) and state == "active"
+    active = active and expires_at > (now if expires_at.tzinfo else now.replace(tzinfo=None))
+    verifiable = rows(row["verifiable"])
+    recovery = rows(row["recovery"])
+    if len(verifiable) > 1:
+        verifiable.sort(key=_address_order)
+    if len(recovery) > 1:
+        recovery.sort(key=_address_order)
+    identity: dict[str, Any] = {
+        "id": row["i_id"],
+        "schema_id": row["i_schema_id"],
+        "schema_url": None,
+        "state": state,
+        "state_changed_at": row["i_state_changed_at"],
+        "traits": _json(row["i_traits"]),
+        "verifiable_addresses": [_verifiable(address) for address in verifiable],
+        "recovery_addresses": [
+            {
+                "value": a["value"],
+                "via": a["via"],
+                "id": _uuid_text(a["id"]),
+                "created_at": _from_text(a["created_at"]),
+                "updated_at": _from_text(a["updated_at"]),
+            }
+            for a in recovery
+        ],
+        "metadata_public": _json(row["i_metadata_public"]),
+        "created_at": row["i_created_at"],
+        "updated_at": row["i_updated_at"],
+        "organization_id": row["i_organization_id"],
+    }
+    if row["i_external_id"] is not None:
+        identity["external_id"] = row["i_external_id"]
+    body = {
+        "id": row["id"],
+        "active": active,
+        "expires_at": expires_at,
+        "authenticated_at": row["authenticated_at"],
+        "authenticator_assurance_level": row["aal"],
+        "authentication_methods": [
+            {"method": m["method"], "aal": m["aal"], "completed_at": parse_time(m["completed_at"])}
+            for m in _json(row["authentication_methods"])
+        ],
+        "issued_at": row["issued_at"],
+        "identity": identity,
+        "devices": [
+            {
+                "id": _uuid_text(d["id"]),
+                "ip_address": d["ip"],
+                "user_agent": d["ua"],
+                "location": d["loc"] or "",
+            }
+            for d in rows(row["devices"])
+        ],
+    }
+    return WhoamiRecord(body, row["i_available_aal"])
+
+
+def _uuid_text(value: str) -> str:
+    """A UUID in JSON as its canonical text (SQLite and MySQL store it without dashes)."""
+    return value if len(value) == 36 else str(parse_uuid(value))
+
+
+def _address_order(address: dict[str, Any]) -> tuple[datetime, str]:
+    return parse_time(address["created_at"]), address["value"]
+
+
+def _verifiable(a: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "id": _uuid_text(a["id"]),
+        "value": a["value"],
+        "verified": bool(a["verified"]),
+        "via": a["via"],
+        "status": a["status"],
+        "created_at": _from_text(a["created_at"]),
+        "updated_at": _from_text(a["updated_at"]),
+    }
+    if a["verified_at"]:
+        body["verified_at"] = _from_text(a["verified_at"])
+    return body

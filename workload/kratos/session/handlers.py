@@ -1,4 +1,4 @@
-"""``/sessions/whoami``, a user's own sessions, and the admin session API."""
+"""A user's own sessions (``/sessions``, whoami in :mod:`kratos.session.whoami`) and the admin session API."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kratos.session.errors import NoActiveSession
 from kratos.session.manager import SessionManager
 from kratos.session.model import Session
 from kratos.session.pool import SessionQuery
+from kratos.session.whoami import Whoami
 
 _UNAUTHORIZED = Unauthorized("No valid session credentials found in the request.")
 
@@ -24,14 +25,17 @@ _UNAUTHORIZED = Unauthorized("No valid session credentials found in the request.
 class SessionHandlers:
     """Handlers over the session manager; ``public_base_url`` builds identities' schema URLs."""
 
-    def __init__(self, sessions: SessionManager, public_base_url: str, admin_base_url: str) -> None:
+    def __init__(
+        self, sessions: SessionManager, whoami: Whoami, public_base_url: str, admin_base_url: str
+    ) -> None:
         self.sessions = sessions
         self.pool = sessions.pool
+        self.whoami = whoami
         self.public_base_url = public_base_url
         self.admin_base_url = admin_base_url.rstrip("/")
 
     def public_routes(self) -> list[Route]:
-        """Routes of the public port."""
+        """Routes of the public port (whoami's is also served ahead of the router: ``driver.app``)."""
         return [
             Route("/sessions/whoami", self.whoami, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             Route("/sessions", self.list_mine, methods=["GET"]),
@@ -64,13 +68,6 @@ class SessionHandlers:
             return await self.sessions.active(request.headers, request.cookies)
         except NoActiveSession:
             raise _UNAUTHORIZED from None
-
-    async def whoami(self, request: Request) -> Response:
-        """The caller's session and identity (one database round trip)."""
-        session = await self._mine(request)
-        return JSONResponse(
-            self.render(session), headers={"X-Kratos-Authenticated-Identity-Id": str(session.identity_id)}
-        )
 
     async def list_mine(self, request: Request) -> Response:
         """The caller's other sessions."""

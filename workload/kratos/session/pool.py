@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kratos.session.model import Session
 
@@ -22,6 +22,16 @@ class SessionQuery:
     with_devices: bool = False
 
 
+class WhoamiRecord(NamedTuple):
+    """What ``/sessions/whoami`` answers, read in one round trip."""
+
+    body: dict[str, Any]
+    """The session's public wire form (identity without credentials, devices; ``active`` computed, the
+    identity's ``schema_url`` None for the caller to fill)."""
+    available_aal: str | None
+    """The identity's highest reachable AAL as stored (``aal1``, ``aal2``), None when not known."""
+
+
 class SessionPool(Protocol):
     """Storage of sessions and their devices. Tokens are passed and stored as hashes."""
 
@@ -34,6 +44,10 @@ class SessionPool(Protocol):
 
         One round trip: this serves every ``/sessions/whoami``.
         """
+        ...
+
+    async def whoami(self, token_hash: str) -> WhoamiRecord | None:
+        """The session with this token hash as ``/sessions/whoami`` renders it, in one round trip."""
         ...
 
     async def by_logout_token(self, logout_token_hash: str) -> Session | None:
