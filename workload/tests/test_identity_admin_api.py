@@ -387,7 +387,7 @@ def test_malformed_requests_get_kratos_errors(kratos: KratosProcess) -> None:
             httpx.post(
                 url, content=b"x" * (5 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"}
             ),
-            413,
+            400,
         ),
         (httpx.get(f"{kratos.admin_url}/admin/nothing-here"), 404),
         (httpx.put(url), 405),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from kratos_process import KratosProcess
 
+LIMIT = 5 * 1024 * 1024
 BAD_REQUEST = "The request was malformed or contained invalid parameters"
 
 
@@ -28,6 +30,31 @@ def entry(email: str, **extra: Any) -> dict[str, Any]:
 
 def reason(response: httpx.Response) -> str:
     return response.json()["error"].get("reason", "")
+
+
+def test_a_body_over_5_mb_is_a_400_in_upstream_words(kratos: KratosProcess) -> None:
+    url = f"{kratos.admin_url}/admin/identities"
+    body = {"schema_id": "default", "traits": {"email": unique_email()}, "metadata_public": "x" * LIMIT}
+    created = httpx.post(url, json={"schema_id": "default", "traits": {"email": unique_email()}})
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+        yield b'{"schema_id": "default", "traits": {}, "metadata_public": "'
+        for _ in range(6):
+            yield b"x" * 1024 * 1024
+
+    answers = [
+        httpx.post(url, json=body),
+        httpx.put(f"{url}/{created.json()['id']}", json=body),
+        httpx.patch(url, json={"identities": [{"create": body}]}),
+        httpx.post(url, content=chunks(), headers={"Content-Type": "application/json"}),
+    ]
+    for response in answers:
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {
+            "error": {"code": 400, "status": "Bad Request", "message": "http: request body too large"}
+        }
+    assert httpx.get(url, params={"credentials_identifier": body["traits"]["email"]}).json() == []
 
 
 def test_errors_are_typed_as_upstream_types_them(kratos: KratosProcess) -> None:

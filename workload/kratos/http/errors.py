@@ -109,9 +109,15 @@ class Gone(KratosError):
 
 
 class PayloadTooLarge(KratosError):
-    """413."""
+    """A body over the limit: a 400 in Go's words (its ``MaxBytesReader``), as upstream answers, never a 413.
 
-    status = 413
+    The message is upstream's and there is no reason, whatever the caller gives.
+    """
+
+    status = 400
+
+    def __init__(self, reason: str | None = None, **_: Any) -> None:
+        super().__init__("", message="http: request body too large")
 
 
 class UriTooLong(KratosError):
