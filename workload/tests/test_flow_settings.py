@@ -194,3 +194,13 @@ def test_passwords_too_similar_to_the_identifier_are_refused(server_factory: Any
     assert refused.status_code == 400
     node = next(n for n in refused.json()["ui"]["nodes"] if n["attributes"]["name"] == "password")
     assert [m["id"] for m in node["messages"]] == [4000031]
+
+
+def test_sessions_extend_only_within_earliest_possible_extend(server_factory: Any) -> None:
+    server = server_factory({"session": {"lifespan": "1h", "earliest_possible_extend": "10m"}})
+    session = register(server, email()).json()["session"]
+    unchanged = HTTP.patch(f"{server.admin_url}/admin/sessions/{session['id']}/extend")
+    assert unchanged.status_code == 200
+    assert unchanged.json()["expires_at"] == session["expires_at"]
+    missing = HTTP.patch(f"{server.admin_url}/admin/sessions/{uuid.uuid4()}/extend")
+    assert missing.status_code == 404

@@ -108,6 +108,7 @@ def session_handlers(registry: Registry) -> SessionHandlers:
         whoami_app(registry),
         public_base_url=str(registry.config.serve.public.base_url),
         admin_base_url=str(registry.config.serve.admin.base_url),
+        earliest_possible_extend=registry.config.session.earliest_possible_extend,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -26,9 +27,16 @@ class SessionHandlers:
     """Handlers over the session manager; ``public_base_url`` builds identities' schema URLs."""
 
     def __init__(
-        self, sessions: SessionManager, whoami: Whoami, public_base_url: str, admin_base_url: str
+        self,
+        sessions: SessionManager,
+        whoami: Whoami,
+        public_base_url: str,
+        admin_base_url: str,
+        earliest_possible_extend: timedelta | None = None,
     ) -> None:
         self.sessions = sessions
+        # ``session.earliest_possible_extend``: by default the lifespan, so every extension extends.
+        self.earliest_possible_extend = earliest_possible_extend or sessions.lifespan
         self.pool = sessions.pool
         self.whoami = whoami
         self.public_base_url = public_base_url
@@ -149,10 +157,20 @@ class SessionHandlers:
         return Response(status_code=204)
 
     async def admin_extend(self, request: Request) -> Response:
-        """``PATCH /admin/sessions/{id}/extend``: ``expires_at`` = now + lifespan."""
-        session = await self.pool.extend(_uuid(request.path_params["id"]), utcnow() + self.sessions.lifespan)
+        """``PATCH /admin/sessions/{id}/extend``: ``expires_at`` = now + lifespan.
+
+        Only once the session is within ``session.earliest_possible_extend`` of its expiry; before that
+        it is answered unchanged.
+        """
+        session_id = _uuid(request.path_params["id"])
+        session = await self.pool.get(session_id, with_identity=False, with_devices=False)
         if session is None:
             raise NotFound()
+        now = utcnow()
+        if session.expires_at - self.earliest_possible_extend <= now:
+            session = await self.pool.extend(session_id, now + self.sessions.lifespan)
+            if session is None:
+                raise NotFound()
         return JSONResponse(self.render(session, admin=True, devices=False))
 
     async def admin_delete_identity_sessions(self, request: Request) -> Response:
