@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,6 +102,38 @@ def test_affinity_is_respected(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 )
 def test_the_parent_tells_in_memory_databases_as_parse_dsn_does(dsn: str) -> None:
     assert in_memory(dsn) == parse_dsn(dsn).is_memory
+
+
+# --- metrics in multiprocess mode ------------------------------------------------------------------
+
+_METRICS_UNDER_GC = """
+import gc
+gc.set_threshold(1)  # a collection at nearly every allocation, inside metric updates too
+from prometheus_client import generate_latest
+from kratos.http import metrics
+for i in range(5000):
+    metrics.observe("admin", "GET", f"/path/{i % 50}", 200, 0.001)
+    if i % 1000 == 0:
+        metrics._COLLECTIONS.due = 0.0
+print(generate_latest(metrics._registry()).decode())
+"""
+
+
+def test_metrics_survive_collections_during_updates(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _METRICS_UNDER_GC],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'http_requests_total{method="GET",path="/path/7",port="admin",status="200"} 100.0' in result.stdout
+    collections = re.search(
+        r'^python_gc_collections_total\{generation="0"\} (\S+)$', result.stdout, re.MULTILINE
+    )
+    assert collections is not None
+    assert float(collections.group(1)) > 0
 
 
 # --- the real server -------------------------------------------------------------------------------

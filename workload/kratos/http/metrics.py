@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -44,6 +44,8 @@ def observe(port: str, method: str, path: str, status: int, seconds: float) -> N
     """Count one request and its duration."""
     REQUESTS.labels(port, method, path, str(status)).inc()
     DURATION.labels(port, method, path).observe(seconds)
+    if MULTIPROCESS_DIR and time.monotonic() >= _COLLECTIONS.due:
+        _COLLECTIONS.count()
 
 
 async def prometheus(_: Request) -> Response:
@@ -63,37 +65,55 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
-# The names of prometheus_client's GCCollector, counted in the shared files (so not in REGISTRY, where
-# that collector has them) by a callback after each collection of this worker.
-_GC = {
-    "collections": Counter(
-        "python_gc_collections",
-        "Number of times this generation was collected",
-        ["generation"],
-        registry=None,
+# prometheus_client's GCCollector reads this process only: in multiprocess mode its counts go to the
+# shared files instead, from gc.get_stats() after a request (at most once a second). Never from a
+# gc.callbacks hook: a collection can start inside a metric update, which holds prometheus_client's
+# (non-reentrant) multiprocess lock, and the hook would wait for it forever.
+_GC = (
+    (
+        "collections",
+        Counter(
+            "python_gc_collections",
+            "Number of times this generation was collected",
+            ["generation"],
+            registry=None,
+        ),
     ),
-    "collected": Counter(
-        "python_gc_objects_collected", "Objects collected during gc", ["generation"], registry=None
+    (
+        "collected",
+        Counter("python_gc_objects_collected", "Objects collected during gc", ["generation"], registry=None),
     ),
-    "uncollectable": Counter(
-        "python_gc_objects_uncollectable",
-        "Uncollectable objects found during GC",
-        ["generation"],
-        registry=None,
+    (
+        "uncollectable",
+        Counter(
+            "python_gc_objects_uncollectable",
+            "Uncollectable objects found during GC",
+            ["generation"],
+            registry=None,
+        ),
     ),
-}
+)
 
 
-def _count_collection(phase: str, info: dict[str, Any]) -> None:
-    if phase == "stop":
-        generation = str(info["generation"])
-        _GC["collections"].labels(generation).inc()
-        _GC["collected"].labels(generation).inc(info["collected"])
-        _GC["uncollectable"].labels(generation).inc(info["uncollectable"])
+class _Collections:
+    """The worker's garbage collections, moved to the shared counters now and then."""
+
+    def __init__(self) -> None:
+        self.counted = gc.get_stats()
+        self.due = 0.0
+
+    def count(self) -> None:
+        """Add the collections since the last call."""
+        self.due = time.monotonic() + 1.0
+        stats = gc.get_stats()
+        for generation, (now, before) in enumerate(zip(stats, self.counted, strict=True)):
+            for key, counter in _GC:
+                if now[key] > before[key]:
+                    counter.labels(str(generation)).inc(now[key] - before[key])
+        self.counted = stats
 
 
-if MULTIPROCESS_DIR:
-    gc.callbacks.append(_count_collection)
+_COLLECTIONS = _Collections()
 
 
 class _ServerProcesses:
