@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import os
 import re
 import signal
@@ -10,14 +11,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from config_data import MINIMAL
 from kratos_process import KratosProcess, kratos_command
+from netutil import free_port
 
 from kratos.cli.serve import in_memory
+from kratos.config import KratosConfig, load_config
 from kratos.driver.cpus import available_cpus, cpu_limit
+from kratos.driver.supervisor import Endpoint, StartError, Supervisor, WorkerMain
 from kratos.persistence.dsn import parse_dsn
 
 # --- the CPU count ---------------------------------------------------------------------------------
@@ -136,11 +141,92 @@ def test_metrics_survive_collections_during_updates(tmp_path: Path) -> None:
     assert float(collections.group(1)) > 0
 
 
+# --- the supervisor, with stand-in workers ---------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> KratosConfig:
+    path = tmp_path / "kratos.yml"
+    path.write_text(MINIMAL)
+    return load_config([path], env={})
+
+
+def _supervise(config: KratosConfig, workers: int, main: WorkerMain) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        endpoints = (Endpoint.resolve("127.0.0.1", free_port()), Endpoint.resolve("127.0.0.1", free_port()))
+        Supervisor(config, endpoints, workers, main).run()
+    finally:
+        assert signal.getsignal(signal.SIGTERM) == before
+
+
+def _claim(path: Path) -> bool:
+    """True in exactly one process."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _ready(channel: socket.socket) -> None:
+    channel.sendall(b'{"ready": true}\n')
+
+
+def test_a_worker_failing_beside_a_serving_one_is_restarted(
+    config: KratosConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def main(_config: KratosConfig, _sockets: object, channel: socket.socket) -> int:
+        if _claim(tmp_path / "serving"):
+            _ready(channel)
+            _claim(tmp_path / "ready")
+        elif _claim(tmp_path / "failing"):
+            _wait_for(lambda: (tmp_path / "ready").exists())
+            channel.sendall(b'{"error": "the database went away"}\n')
+            return 3
+        else:  # the replacement
+            _ready(channel)
+            os.kill(os.getppid(), signal.SIGTERM)
+        signal.pause()  # serve until SIGTERM
+        return 0
+
+    caplog.set_level(logging.INFO, "kratos.driver.supervisor")
+    _supervise(config, 2, main)
+    assert "exited with code 3: the database went away: restarting it in 0 s" in caplog.text
+    assert "is serving again" in caplog.text
+    assert caplog.text.count("serving the public API on port 4433 and the admin API on port 4434") == 1
+
+
+def test_workers_that_cannot_start_are_one_error(config: KratosConfig) -> None:
+    def main(_config: KratosConfig, _sockets: object, channel: socket.socket) -> int:
+        channel.sendall(b'{"error": "the database schema is not up to date"}\n')
+        return 3
+
+    with pytest.raises(StartError, match=r"^the database schema is not up to date$"):
+        _supervise(config, 3, main)
+
+
+def test_a_worker_crashing_at_start_is_named(config: KratosConfig) -> None:
+    def main(_config: KratosConfig, _sockets: object, _channel: socket.socket) -> int:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(StartError, match=r"^worker \d \(pid \d+\) exited with code 1 while starting$"):
+        _supervise(config, 2, main)
+
+
 # --- the real server -------------------------------------------------------------------------------
 
 
 def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _listening(port: int) -> int:
+    """How many sockets listen on ``port`` (one per ready worker)."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for line in lines if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port
+    )
 
 
 def _socket_inode(server_port: int, client_port: int) -> str:
@@ -179,9 +265,9 @@ def _get(port: int, path: str, pids: list[int]) -> tuple[int, str]:
         connection.close()
 
 
-def _wait_for(condition: object, timeout: float = 20.0) -> None:
+def _wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
 
@@ -196,7 +282,7 @@ def _migrated(workdir: Path) -> KratosProcess:
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KratosProcess]:
     server = _migrated(tmp_path_factory.mktemp("workers")).start("--workers", "2")
     assert server.process is not None
-    _wait_for(lambda: len(_children(server.process.pid)) == 2)  # type: ignore[union-attr]
+    _wait_for(lambda: _listening(server.public_port) == _listening(server.admin_port) == 2)
     yield server
     server.stop()
 
@@ -250,7 +336,10 @@ def test_a_worker_that_dies_is_restarted(two_workers: KratosProcess) -> None:
     _wait_for(lambda: len(set(_workers(two_workers)) - {survivor, victim}) == 1)
     replacement = (set(_workers(two_workers)) - {survivor, victim}).pop()
     workers = [survivor, replacement]
-    assert {_get(two_workers.public_port, "/health/alive", workers)[0] for _ in range(24)} == set(workers)
+    # The survivor serves every request meanwhile; the replacement takes its share once it is ready.
+    _wait_for(
+        lambda: replacement in {_get(two_workers.public_port, "/health/alive", workers)[0] for _ in range(8)}
+    )
     assert two_workers.process.poll() is None
     assert "was killed by SIGKILL: restarting it" in two_workers.log_path.read_text()
 
@@ -259,7 +348,7 @@ def test_sigterm_stops_every_process_and_the_courier_warns_once(tmp_path: Path) 
     server = _migrated(tmp_path).start("--workers", "2", "--watch-courier")
     try:
         assert server.process is not None
-        _wait_for(lambda: len(_children(server.process.pid)) == 2)  # type: ignore[union-attr]
+        _wait_for(lambda: _listening(server.public_port) == _listening(server.admin_port) == 2)
         workers = _children(server.process.pid)
         _get(server.admin_port, "/version", workers)  # a worker writes the metrics files it maps
         maps = " ".join(Path(f"/proc/{pid}/maps").read_text() for pid in workers)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 
 import orjson
@@ -27,8 +25,7 @@ def run(
     """Serve on the parent's ``sockets`` until SIGTERM or SIGINT; return the exit code.
 
     ``channel`` carries one JSON line to the parent: ``{"ready": true}`` once both ports serve, or
-    ``{"error": message}`` when start-up fails (the parent shows it once). Its closing, when the parent
-    dies, stops the worker.
+    ``{"error": message}`` when start-up fails (the parent shows it once).
     """
     ready = False
 
@@ -36,7 +33,6 @@ def run(
         nonlocal ready
         ready = True
         send(channel, {"ready": True})
-        asyncio.get_running_loop().add_reader(channel.fileno(), _parent_gone, channel)
 
     try:
         uvloop.run(runner.serve(config, sockets, on_ready))
@@ -51,19 +47,6 @@ def run(
 
 
 def send(channel: socket.socket, message: dict[str, object]) -> None:
-    """Write one JSON line to the parent (a parent that is gone stops the worker once it serves)."""
+    """Write one JSON line to the parent."""
     with contextlib.suppress(OSError):
         channel.sendall(orjson.dumps(message) + b"\n")
-
-
-def _parent_gone(channel: socket.socket) -> None:
-    try:
-        data = channel.recv(64)
-    except BlockingIOError:  # pragma: no cover - a spurious wake-up
-        return
-    except OSError:
-        data = b""
-    if not data:
-        asyncio.get_running_loop().remove_reader(channel.fileno())
-        log.warning("the parent process is gone: stopping")
-        os.kill(os.getpid(), signal.SIGTERM)
