@@ -197,3 +197,28 @@ def test_a_lost_connection_is_reported_as_the_database_being_away(postgres_dsn: 
             assert await repository.whoami(token_hash("ory_st_x")) is None, "the broken connection is gone"
 
     asyncio.run(scenario())
+
+
+def test_a_new_session_reads_back_as_created(dsn: str) -> None:
+    async def scenario() -> None:
+        async with migrated(dsn) as (db, repository):
+            await IdentityRepository(db).create_many([identity := rich_identity()])
+            for devices in ([Device("10.0.0.1:5", "one device")], [], [Device(None, None), Device("a", "b")]):
+                session = new_session(identity, devices=devices, aal="aal2")
+                with count_statements(db) as statements:
+                    await repository.create(
+                        session, token_hash(f"ory_st_{session.id}"), token_hash(str(session.id))
+                    )
+                    await asyncio.sleep(0)
+                if db.url.dialect == "postgres" and len(devices) == 1:
+                    assert len(statements) == 1, "a session and its device in one statement"
+                stored = await repository.get(session.id, with_identity=False, with_devices=True)
+                assert stored is not None
+                for name in ("identity_id", "aal", "active", "authenticated_at", "issued_at", "expires_at"):
+                    assert getattr(stored, name) == getattr(session, name), name
+                assert stored.authentication_methods == session.authentication_methods
+                assert sorted((d.id, d.ip_address, d.user_agent) for d in stored.devices) == sorted(
+                    (d.id, d.ip_address, d.user_agent) for d in devices
+                )
+
+    asyncio.run(scenario())

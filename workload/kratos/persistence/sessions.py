@@ -74,46 +74,56 @@ class SessionRepository:
         self._with_identity = sa.select(
             sessions, self._devices, *identity_columns, verifiable, recovery
         ).join_from(sessions, identities, identities.c.id == sessions.c.identity_id)
+        # A new session and its device in one statement: the session is inserted by a data-modifying CTE.
+        session_row = sa.insert(sessions).values({c.name: sa.bindparam(f"s_{c.name}") for c in sessions.c})
+        self._create_with_device = (
+            sa.insert(session_devices)
+            .values({c.name: sa.bindparam(f"d_{c.name}") for c in session_devices.c})
+            .add_cte(session_row.cte("new_session"))
+        )
         # Built once: SQLAlchemy keys its compiled-statement cache on the statement, at a cost per new one.
         self._by_token = self._with_identity.where(sessions.c.token_hash == sa.bindparam("token_hash"))
         self._whoami = db.prepare(self._by_token)
 
     async def create(self, session: Session, token_hash: str, logout_token_hash: str) -> None:
-        """Insert a session with its devices."""
+        """Insert a session with its devices; with one device on PostgreSQL, in one round trip."""
         now = utcnow()
+        row = {
+            "id": session.id,
+            "identity_id": session.identity_id,
+            "token_hash": token_hash,
+            "logout_token_hash": logout_token_hash,
+            "active": session.active,
+            "aal": session.aal,
+            "authentication_methods": _methods_json(session.authentication_methods),
+            "authenticated_at": session.authenticated_at,
+            "issued_at": session.issued_at,
+            "expires_at": session.expires_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        devices = [
+            {
+                "id": device.id,
+                "session_id": session.id,
+                "ip_address": device.ip_address,
+                "user_agent": device.user_agent,
+                "location": device.location,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for device in session.devices
+        ]
+        if len(devices) == 1 and self.db.url.dialect == "postgres":
+            params = {f"s_{key}": value for key, value in row.items()}
+            params.update((f"d_{key}", value) for key, value in devices[0].items())
+            async with self.db.read() as conn:  # one statement: both rows or neither, no BEGIN/COMMIT
+                await conn.execute(self._create_with_device, params)
+            return
         async with self.db.transaction() as conn:
-            await conn.execute(
-                sa.insert(sessions).values(
-                    id=session.id,
-                    identity_id=session.identity_id,
-                    token_hash=token_hash,
-                    logout_token_hash=logout_token_hash,
-                    active=session.active,
-                    aal=session.aal,
-                    authentication_methods=_methods_json(session.authentication_methods),
-                    authenticated_at=session.authenticated_at,
-                    issued_at=session.issued_at,
-                    expires_at=session.expires_at,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            if session.devices:
-                await conn.execute(
-                    sa.insert(session_devices),
-                    [
-                        {
-                            "id": device.id,
-                            "session_id": session.id,
-                            "ip_address": device.ip_address,
-                            "user_agent": device.user_agent,
-                            "location": device.location,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for device in session.devices
-                    ],
-                )
+            await conn.execute(sa.insert(sessions).values(row))
+            if devices:
+                await conn.execute(sa.insert(session_devices), devices)
 
     async def by_token(self, token_hash: str) -> Session | None:
         """The session, its identity with addresses and its devices, in one round trip."""
