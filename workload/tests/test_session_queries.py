@@ -48,6 +48,9 @@ def count_statements(db: Database) -> Iterator[list[str]]:
         if db.url.dialect == "postgres" and dbapi_connection is not None:
             dbapi_connection.driver_connection.remove_query_logger(log_query)
 
+    kept = [fairy.dbapi_connection for fairy, _ in db._lane]  # checked out already, for the hot path
+    for connection in kept:
+        on_checkout(connection)
     event.listen(db.engine.sync_engine, "before_cursor_execute", record)
     event.listen(db.engine.sync_engine.pool, "checkout", on_checkout)
     event.listen(db.engine.sync_engine.pool, "checkin", on_return)
@@ -57,6 +60,8 @@ def count_statements(db: Database) -> Iterator[list[str]]:
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
         event.remove(db.engine.sync_engine.pool, "checkout", on_checkout)
         event.remove(db.engine.sync_engine.pool, "checkin", on_return)
+        for connection in [*kept, *(fairy.dbapi_connection for fairy, _ in db._lane)]:
+            on_return(connection)
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mysql"])
@@ -220,5 +225,20 @@ def test_a_new_session_reads_back_as_created(dsn: str) -> None:
                 assert sorted((d.id, d.ip_address, d.user_agent) for d in stored.devices) == sorted(
                     (d.id, d.ip_address, d.user_agent) for d in devices
                 )
+
+    asyncio.run(scenario())
+
+
+def test_connections_kept_for_whoami_never_starve_the_pool(postgres_dsn: str) -> None:
+    async def scenario() -> None:
+        async with migrated(f"{postgres_dsn}&max_conns=2") as (db, repository):
+            unknown = token_hash("ory_st_nobody")
+            assert await asyncio.gather(*(repository.whoami(unknown) for _ in range(8))) == [None] * 8
+            assert len(db._lane) == 2, "both connections kept for the hot path"
+            async with asyncio.timeout(10):  # each would wait 30 s for the pool if nothing gave one back
+                assert await repository.by_token(unknown) is None
+                await db.ping()
+                mixed = [repository.by_token(unknown), repository.whoami(unknown)] * 4
+                assert await asyncio.gather(*mixed) == [None] * 8
 
     asyncio.run(scenario())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -15,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from kratos.persistence import version
@@ -28,6 +29,9 @@ class DatabaseAway(Exception):
     Raised from the driver's error by :meth:`Database.read` and :meth:`Database.transaction`.
     """
 
+
+LANE_SECONDS = 30.0
+"""How long the hot path keeps a connection checked out before the pool gets it back (to recycle it)."""
 
 # Lost or refused connections and pool timeouts: the same request may well succeed later (503, not 500).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
@@ -126,14 +130,20 @@ class Database:
         )
         # Requests queue here, first come first served, for one of the pool's connections: the pool's own
         # queue lets newcomers overtake waiters, which under load leaves a few requests waiting seconds.
-        self._slots = asyncio.Semaphore(_pool_capacity(engine))
+        self._capacity = _pool_capacity(engine)
+        self._slots = asyncio.Semaphore(self._capacity)
+        # PostgreSQL connections kept checked out between PreparedReads (with when they were taken), so the
+        # hot path skips the pool's checkout and return; handed back whenever the pool runs out.
+        self._lane: list[tuple[PoolProxiedConnection, float]] = []
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads, without a transaction where the database allows."""
         try:
-            async with self._slots, self.reader.connect() as connection:
-                yield connection
+            async with self._slots:
+                await self._room()
+                async with self.reader.connect() as connection:
+                    yield connection
         except sa_exc.DBAPIError as exc:
             _raise_if_away(exc)
             raise
@@ -142,11 +152,62 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction, committed when the block ends without an error."""
         try:
-            async with self._slots, self.engine.begin() as connection:
-                yield connection
+            async with self._slots:
+                await self._room()
+                async with self.engine.begin() as connection:
+                    yield connection
         except sa_exc.DBAPIError as exc:
             _raise_if_away(exc)
             raise
+
+    async def _room(self) -> None:
+        """Hand the pool back kept connections until it has one to give (the caller holds a slot)."""
+        while self._lane and self.engine.pool.checkedout() >= self._capacity:  # type: ignore[attr-defined]
+            await greenlet_spawn(self._lane.pop()[0].close)
+
+    @asynccontextmanager
+    async def native(self) -> AsyncIterator[Any]:
+        """A PostgreSQL connection's asyncpg connection itself, for one statement without a transaction.
+
+        Kept checked out afterwards for the next caller, up to ``LANE_SECONDS``; a lost one is discarded
+        with every other kept one, and the error raised as :class:`DatabaseAway`.
+        """
+        try:
+            async with self._slots:
+                fairy, since = self._lane.pop() if self._lane else (await self.reader.raw_connection(), 0.0)
+                since = since or time.monotonic()
+                try:
+                    yield fairy.driver_connection
+                except BaseException as exc:
+                    if not isinstance(exc, Exception) or _lost(exc):  # cancelled mid-query, or broken
+                        fairy.invalidate(exc if isinstance(exc, Exception) else None)
+                        await greenlet_spawn(fairy.close)
+                        await self._drain(invalidate=True)
+                        raise
+                    self._keep(fairy, since)
+                    raise
+                if time.monotonic() - since > LANE_SECONDS:  # let the pool recycle and count it
+                    await greenlet_spawn(fairy.close)
+                else:
+                    self._keep(fairy, since)
+        except sa_exc.DBAPIError as exc:  # from the pool, opening a connection
+            _raise_if_away(exc)
+            raise
+        except Exception as exc:
+            if _lost(exc) and not isinstance(exc, UNAVAILABLE_ERRORS):
+                raise DatabaseAway(str(exc)) from exc
+            raise
+
+    def _keep(self, fairy: PoolProxiedConnection, since: float) -> None:
+        self._lane.append((fairy, since))
+
+    async def _drain(self, *, invalidate: bool = False) -> None:
+        """Hand every kept connection back (``invalidate``: after a lost one, they are as suspect)."""
+        while self._lane:
+            fairy, _ = self._lane.pop()
+            if invalidate:
+                fairy.invalidate()
+            await greenlet_spawn(fairy.close)
 
     def prepare(self, statement: sa.Select[Any]) -> PreparedRead:
         """``statement`` compiled once, for a read on the hot path (see :class:`PreparedRead`)."""
@@ -160,8 +221,10 @@ class Database:
 
     async def ping(self, timeout: float | None = None) -> None:
         """Run ``SELECT 1``; raise when the database does not answer (within ``timeout`` seconds)."""
-        async with asyncio.timeout(timeout), self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(timeout):
+            await self._drain()  # the pool may be all kept by the hot path
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
 
     async def is_migrated(self) -> bool:
         """Whether every known migration is applied."""
@@ -176,6 +239,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        await self._drain()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Self:
@@ -213,25 +277,8 @@ class PreparedRead:
             async with self.db.read() as conn:
                 row = (await conn.execute(self.statement, dict(zip(self.names, args, strict=True)))).first()
             return row._mapping if row is not None else None  # type: ignore[return-value]
-        db = self.db
-        try:
-            async with db._slots:
-                fairy = await db.reader.raw_connection()
-                try:
-                    return await fairy.driver_connection.fetchrow(self.sql, *args)  # type: ignore[union-attr]
-                except BaseException as exc:
-                    if not isinstance(exc, Exception) or _lost(exc):  # cancelled mid-query, or broken
-                        fairy.invalidate(exc if isinstance(exc, Exception) else None)
-                    raise
-                finally:
-                    await greenlet_spawn(fairy.close)
-        except sa_exc.DBAPIError as exc:  # from the pool, opening a connection
-            _raise_if_away(exc)
-            raise
-        except Exception as exc:
-            if _lost(exc) and not isinstance(exc, UNAVAILABLE_ERRORS):
-                raise DatabaseAway(str(exc)) from exc
-            raise
+        async with self.db.native() as connection:
+            return await connection.fetchrow(self.sql, *args)
 
 
 def _lost(exc: BaseException) -> bool:
