@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -120,6 +121,33 @@ class KratosProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+UI = "http://127.0.0.1:4455"
+FLOW_OVERRIDES: dict[str, Any] = {
+    "selfservice": {
+        "allowed_return_urls": [UI],
+        "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
+        "flows": {
+            "login": {"ui_url": f"{UI}/login"},
+            "registration": {
+                "ui_url": f"{UI}/registration",
+                "after": {"password": {"hooks": [{"hook": "session"}]}},
+            },
+            "settings": {"ui_url": f"{UI}/settings"},
+            "error": {"ui_url": f"{UI}/error"},
+        },
+    }
+}
+"""Flows with UI URLs, a session after registration and no breach checks: the self-service tests' base."""
+
+
+def merged(*configs: dict[str, Any]) -> dict[str, Any]:
+    """The configs deep-merged, later ones winning (the inputs are left alone)."""
+    out: dict[str, Any] = {}
+    for config in configs:
+        _deep_merge(out, copy.deepcopy(config))
+    return out
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:

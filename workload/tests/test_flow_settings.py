@@ -10,45 +10,19 @@ from typing import Any
 
 import httpx
 import pytest
-from kratos_process import KratosProcess
+from kratos_process import FLOW_OVERRIDES, UI, KratosProcess, merged
 from netutil import app_client
 
 HTTP = app_client()
 
 PASSWORD = "a-Long-passphrase-42"
-UI = "http://127.0.0.1:4455"
 
 
 def start(tmp_path: Path, overrides: dict[str, Any]) -> KratosProcess:
-    base: dict[str, Any] = {
-        "selfservice": {
-            "allowed_return_urls": [UI],
-            "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
-            "flows": {
-                "login": {"ui_url": f"{UI}/login"},
-                "registration": {
-                    "ui_url": f"{UI}/registration",
-                    "after": {"password": {"hooks": [{"hook": "session"}]}},
-                },
-                "settings": {"ui_url": f"{UI}/settings"},
-                "error": {"ui_url": f"{UI}/error"},
-            },
-        }
-    }
-    process = KratosProcess(
-        tmp_path, f"sqlite://{tmp_path}/kratos.sqlite?_fk=true", overrides=_merge(base, overrides)
-    )
+    dsn = f"sqlite://{tmp_path}/kratos.sqlite?_fk=true"
+    process = KratosProcess(tmp_path, dsn, overrides=merged(FLOW_OVERRIDES, overrides))
     process.migrate()
     return process.start()
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = (
-            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        )
-    return out
 
 
 @pytest.fixture

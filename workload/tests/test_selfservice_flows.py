@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import ory_kratos_client
 import pytest
-from kratos_process import KratosProcess
+from kratos_process import FLOW_OVERRIDES, UI, KratosProcess
 from netutil import app_client
 from ory_kratos_client.exceptions import ApiException
 from server_fixtures import running_kratos
@@ -18,22 +18,6 @@ from server_fixtures import running_kratos
 HTTP = app_client()
 
 PASSWORD = "a-Long-passphrase-42"
-UI = "http://127.0.0.1:4455"
-OVERRIDES = {
-    "selfservice": {
-        "allowed_return_urls": [UI],
-        "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
-        "flows": {
-            "login": {"ui_url": f"{UI}/login"},
-            "registration": {
-                "ui_url": f"{UI}/registration",
-                "after": {"password": {"hooks": [{"hook": "session"}]}},
-            },
-            "settings": {"ui_url": f"{UI}/settings"},
-            "error": {"ui_url": f"{UI}/error"},
-        },
-    }
-}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres", "mysql"])
@@ -41,7 +25,7 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KratosProcess]:
     """A running server with flows configured, on each database."""
-    yield from running_kratos(request, tmp_path_factory, OVERRIDES)
+    yield from running_kratos(request, tmp_path_factory, FLOW_OVERRIDES)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
+from kratos_process import FLOW_OVERRIDES
 
 PASSWORD = "a-Long-passphrase-42"
 Step = tuple[str, httpx.Response]
@@ -189,28 +190,11 @@ CASES: dict[str, Callable[[httpx.Client], list[Step]]] = {
     "settings": settings,
 }
 
-UI = "http://127.0.0.1:4455"
-OVERRIDES: dict[str, Any] = {
-    "selfservice": {
-        "allowed_return_urls": [UI],
-        "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
-        "flows": {
-            "login": {"ui_url": f"{UI}/login"},
-            "registration": {
-                "ui_url": f"{UI}/registration",
-                "after": {"password": {"hooks": [{"hook": "session"}]}},
-            },
-            "settings": {"ui_url": f"{UI}/settings"},
-            "error": {"ui_url": f"{UI}/error"},
-        },
-    },
-}
-
 
 def overrides(data_dir: str) -> dict[str, Any]:
     """The config both servers run with (the schema path filled in)."""
     schema = {"id": "default", "url": f"file://{data_dir}/identity.email.schema.json"}
-    return {**OVERRIDES, "identity": {"default_schema_id": "default", "schemas": [schema]}}
+    return {**FLOW_OVERRIDES, "identity": {"default_schema_id": "default", "schemas": [schema]}}
 
 
 def run(name: str, public_url: str) -> list[dict[str, Any]]:
