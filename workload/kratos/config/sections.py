@@ -30,9 +30,13 @@ def matching(pattern: str, what: str) -> AfterValidator:
 
 
 def _exact_length(length: int) -> Callable[[str], str]:
+    """Require ``length`` characters that are also ``length`` bytes in UTF-8 (the secret is the key)."""
+
     def check(value: str) -> str:
         if len(value) != length:
             raise ValueError(f"must be exactly {length} characters long, got {len(value)}")
+        if len(value.encode()) != length:
+            raise ValueError(f"must be {length} bytes long in UTF-8: use ASCII characters only")
         return value
 
     return check

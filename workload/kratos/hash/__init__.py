@@ -1,5 +1,6 @@
-"""Password hashing and verification of imported hashes."""
+"""Password hashing and ciphers: new hashes, verification of imported ones, encryption at rest."""
 
+from .cipher import Cipher, CipherError, make_cipher
 from .compare import hash_algorithm, is_supported_hash, validate_hash, verify_hash
 from .errors import PasswordTooLongError, UnknownHashFormatError
 from .hasher import PasswordHasher
@@ -10,12 +11,15 @@ __all__ = [
     "DEFAULT_LIMITS",
     "Argon2Params",
     "BcryptParams",
+    "Cipher",
+    "CipherError",
     "HashLimits",
     "PasswordHasher",
     "PasswordTooLongError",
     "UnknownHashFormatError",
     "hash_algorithm",
     "is_supported_hash",
+    "make_cipher",
     "validate_hash",
     "verify_hash",
 ]
