@@ -36,7 +36,6 @@ QUICKSTARTS = {
         "set selfservice.flows.recovery.enabled to false",
         "selfservice.flows.verification: address verification is not implemented yet; "
         "set selfservice.flows.verification.enabled to false",
-        "ciphers.algorithm: encryption at rest is not implemented yet; set ciphers.algorithm to noop",
     ],
     "quickstart-all-strategies.kratos.yml": [
         "selfservice.methods.webauthn: WebAuthn is not implemented yet; "
@@ -45,7 +44,6 @@ QUICKSTARTS = {
         "set selfservice.methods.passkey.enabled to false",
         "selfservice.flows.recovery: account recovery is not implemented yet; "
         "set selfservice.flows.recovery.enabled to false",
-        "ciphers.algorithm: encryption at rest is not implemented yet; set ciphers.algorithm to noop",
     ],
 }
 
@@ -78,7 +76,7 @@ def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) ->
     off = tmp_path / "off.yml"
     off.write_text(
         "selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n"
-        "  flows: {recovery: {enabled: false}}\nciphers: {algorithm: noop}\n"
+        "  flows: {recovery: {enabled: false}}\n"
     )
     config = load_config([DATA / "quickstart-all-strategies.kratos.yml", off], env={})
     assert config.selfservice.methods.webauthn.config.rp is not None
@@ -89,7 +87,6 @@ def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) ->
         "SELFSERVICE_METHODS_LINK_ENABLED": "false",
         "SELFSERVICE_FLOWS_RECOVERY_ENABLED": "false",
         "SELFSERVICE_FLOWS_VERIFICATION_ENABLED": "false",
-        "CIPHERS_ALGORITHM": "noop",
     }
     load_config([DATA / "quickstart-email-password.kratos.yml"], env=env)
 
@@ -158,6 +155,12 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
 def test_each_unsupported_feature_is_refused(tmp_path: Path, extra: str, expected: str) -> None:
     assert load(tmp_path, extra) == [expected]
     assert load(tmp_path, extra, check_support=False) == []
+
+
+@pytest.mark.parametrize("algorithm", ["noop", "aes", "xchacha20-poly1305"])
+def test_every_cipher_algorithm_is_accepted(tmp_path: Path, algorithm: str) -> None:
+    secrets = "secrets: {cipher: [32-LONG-SECRET-NOT-SECURE-AT-ALL]}\n"
+    assert load(tmp_path, f"ciphers: {{algorithm: {algorithm}}}\n{secrets}") == []
 
 
 def test_empty_tls_block_is_not_tls(tmp_path: Path) -> None:

@@ -80,11 +80,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     ),
     _present("courier.channels", "sending SMS through courier channels"),
     _present("tracing.provider", "tracing"),
-    Unsupported(
-        "ciphers.algorithm",
-        lambda c: c.ciphers.algorithm != "noop",
-        "encryption at rest is not implemented yet; set ciphers.algorithm to noop",
-    ),
     _when(
         "serve.public.tls", "serve.public.tls.enabled", "TLS is not implemented yet; terminate TLS in a proxy"
     ),

@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy.exc import DBAPIError
 
 from kratos.config import KratosConfig
+from kratos.hash.cipher import Cipher, make_cipher
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
 from kratos.identity.admin.importer import IdentityImporter
@@ -33,12 +34,13 @@ class NotMigratedError(RuntimeError):
 
 @dataclass(slots=True)
 class Registry:
-    """Config, database, schemas, hasher and the services built on them."""
+    """Config, database, schemas, hasher, cipher and the services built on them."""
 
     config: KratosConfig
     db: Database
     schemas: SchemaRegistry
     hasher: PasswordHasher
+    cipher: Cipher  # ciphers.algorithm: encryption at rest (OIDC tokens, TOTP secrets, ...)
     identities: IdentityManager
     importer: IdentityImporter
     sessions: SessionManager
@@ -78,6 +80,7 @@ class Registry:
             db=db,
             schemas=schemas,
             hasher=hasher,
+            cipher=make_cipher(config),
             identities=identities,
             importer=IdentityImporter(hasher),
             sessions=make_session_manager(config, SessionRepository(db)),
