@@ -30,20 +30,12 @@ QUICKSTARTS = {
         "set selfservice.methods.totp.enabled to false",
         "selfservice.methods.lookup_secret: lookup secret (recovery code) sign-in is not implemented yet; "
         "set selfservice.methods.lookup_secret.enabled to false",
-        "selfservice.methods.link: the link method (magic links) is not implemented yet; "
-        "set selfservice.methods.link.enabled to false",
-        "selfservice.flows.recovery: account recovery is not implemented yet; "
-        "set selfservice.flows.recovery.enabled to false",
-        "selfservice.flows.verification: address verification is not implemented yet; "
-        "set selfservice.flows.verification.enabled to false",
     ],
     "quickstart-all-strategies.kratos.yml": [
         "selfservice.methods.webauthn: WebAuthn is not implemented yet; "
         "set selfservice.methods.webauthn.enabled to false",
         "selfservice.methods.passkey: passkey sign-in is not implemented yet; "
         "set selfservice.methods.passkey.enabled to false",
-        "selfservice.flows.recovery: account recovery is not implemented yet; "
-        "set selfservice.flows.recovery.enabled to false",
     ],
 }
 
@@ -76,7 +68,6 @@ def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) ->
     off = tmp_path / "off.yml"
     off.write_text(
         "selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n"
-        "  flows: {recovery: {enabled: false}}\n"
     )
     config = load_config([DATA / "quickstart-all-strategies.kratos.yml", off], env={})
     assert config.selfservice.methods.webauthn.config.rp is not None
@@ -114,10 +105,10 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "set it to false",
         ),
         (
-            "selfservice: {flows: {login: {after: {password: {hooks: [{hook: require_verified_address}]}}}}}",
-            "selfservice.flows: hooks that need address verification (require_verified_address, "
-            "verification, verify_new_address, notify_previous_addresses) are not implemented yet; "
-            "remove them",
+            "selfservice: {flows: {settings: {after: {profile: {hooks: [{hook: verify_new_address}]}}}}}",
+            "selfservice.flows: the hooks verification, verify_new_address and notify_previous_addresses are "
+            "not implemented yet; remove them (registration and settings send verification messages by "
+            "themselves when selfservice.flows.verification is enabled)",
         ),
         (
             "courier: {delivery_strategy: http}",

@@ -35,6 +35,7 @@ TABLES = {
     "sessions",
     "session_devices",
     "selfservice_flows",
+    "selfservice_codes",
     "selfservice_errors",
 }
 
@@ -76,27 +77,31 @@ def identity_row(**values: Any) -> dict[str, Any]:
     }
 
 
+REVISIONS = [("0001", "identities"), ("0002", "sessions_and_flows"), ("0004", "recovery_and_verification")]
+
+
 def test_up_status_and_down(dsn: str) -> None:
+    ids = [revision for revision, _ in REVISIONS]
+
     async def work(db: Database) -> None:
-        names = [("0001", "identities"), ("0002", "sessions_and_flows")]
-        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=False) for n in names]
-        assert await migrate.pending(db.engine) == ["0001", "0002"]
+        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=False) for n in REVISIONS]
+        assert await migrate.pending(db.engine) == ids
         assert not await db.is_migrated()
 
-        assert await migrate.upgrade(db.engine) == ["0001", "0002"]
+        assert await migrate.upgrade(db.engine) == ids
         assert await table_names(db) >= TABLES
-        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=True) for n in names]
+        assert await migrate.status(db.engine) == [MigrationStatus(*n, applied=True) for n in REVISIONS]
         assert await db.is_migrated()
         assert await migrate.upgrade(db.engine) == []  # re-running is a no-op
 
-        assert await migrate.downgrade(db.engine) == ["0002"]
-        assert await migrate.downgrade(db.engine) == ["0001"]
+        for revision in reversed(ids):
+            assert await migrate.downgrade(db.engine) == [revision]
         assert not TABLES & await table_names(db)
-        assert await migrate.pending(db.engine) == ["0001", "0002"]
-        assert await migrate.downgrade(db.engine, steps=3) == []
+        assert await migrate.pending(db.engine) == ids
+        assert await migrate.downgrade(db.engine, steps=len(ids) + 1) == []
 
-        assert await migrate.upgrade(db.engine, steps=1) == ["0001"]
-        assert await migrate.upgrade(db.engine, steps=1) == ["0002"]
+        for revision in ids:
+            assert await migrate.upgrade(db.engine, steps=1) == [revision]
         assert await migrate.upgrade(db.engine, steps=1) == []
 
     with_db(dsn, work)

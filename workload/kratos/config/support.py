@@ -55,18 +55,16 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     _switch("selfservice.methods.passkey", "passkey sign-in"),
     _switch("selfservice.methods.totp", "TOTP"),
     _switch("selfservice.methods.lookup_secret", "lookup secret (recovery code) sign-in"),
-    _switch("selfservice.methods.link", "the link method (magic links)"),
     _flag("selfservice.methods.code.passwordless_enabled", "passwordless sign-in with one-time codes"),
     _flag("selfservice.methods.code.mfa_enabled", "one-time codes as a second factor"),
     _present("selfservice.methods.b2b.config.organizations", "B2B single sign-on"),
     _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
-    _switch("selfservice.flows.recovery", "account recovery"),
-    _switch("selfservice.flows.verification", "address verification"),
     Unsupported(
         "selfservice.flows",
-        _hook("require_verified_address", "verification", "verify_new_address", "notify_previous_addresses"),
-        "hooks that need address verification (require_verified_address, verification, verify_new_address, "
-        "notify_previous_addresses) are not implemented yet; remove them",
+        _hook("verification", "verify_new_address", "notify_previous_addresses"),
+        "the hooks verification, verify_new_address and notify_previous_addresses are not implemented yet; "
+        "remove them (registration and settings send verification messages by themselves when "
+        "selfservice.flows.verification is enabled)",
     ),
     Unsupported(
         "selfservice.flows",

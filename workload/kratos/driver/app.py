@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from kratos.driver.registry import Registry
-from kratos.driver.selfservice import public_routes, session_handlers, whoami_app
+from kratos.driver.selfservice import admin_selfservice_routes, public_routes, session_handlers, whoami_app
 from kratos.http import errors, metrics
 from kratos.http.app import ErrorMapper, build_app
 from kratos.http.cors import cors_middleware
@@ -88,6 +88,7 @@ def admin_app(registry: Registry) -> Starlette:
         Route("/metrics/prometheus", metrics.prometheus),
         *schema_routes(registry.schemas),
         *session_handlers(registry).admin_routes(),
+        *admin_selfservice_routes(registry),
         *identity_admin_routes(
             registry.identities, registry.importer, str(registry.config.serve.admin.base_url)
         ),

@@ -14,11 +14,13 @@ from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
 from kratos.identity.admin.importer import IdentityImporter
 from kratos.identity.manager import IdentityManager
+from kratos.persistence.codes import CodeRepository
 from kratos.persistence.database import Database
 from kratos.persistence.flows import FlowRepository
 from kratos.persistence.identities import IdentityRepository
 from kratos.persistence.sessions import SessionRepository
 from kratos.schema import SchemaRegistry, load_schemas
+from kratos.selfservice.flow.onetime import OneTimeSecretPool
 from kratos.selfservice.flow.pool import FlowPool
 from kratos.session.cookie import CookieCodec
 from kratos.session.manager import CookieSettings, SessionManager
@@ -45,6 +47,7 @@ class Registry:
     importer: IdentityImporter
     sessions: SessionManager
     flows: FlowPool
+    codes: OneTimeSecretPool
     http: httpx.AsyncClient  # outgoing calls: web hooks, haveibeenpwned
 
     @classmethod
@@ -85,6 +88,7 @@ class Registry:
             importer=IdentityImporter(hasher),
             sessions=make_session_manager(config, SessionRepository(db)),
             flows=FlowRepository(db),
+            codes=CodeRepository(db),
             http=httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)),
         )
 

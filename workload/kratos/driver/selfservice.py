@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.routing import Route
@@ -13,8 +14,13 @@ from kratos.selfservice.flow.context import CookiePolicy, FlowContext
 from kratos.selfservice.flow.error_endpoint import error_routes
 from kratos.selfservice.flow.login import LoginEndpoints
 from kratos.selfservice.flow.logout import LogoutEndpoints
+from kratos.selfservice.flow.onetime import Digester
+from kratos.selfservice.flow.recovery import RecoveryEndpoints
+from kratos.selfservice.flow.recovery_admin import RecoveryAdmin
 from kratos.selfservice.flow.registration import RegistrationEndpoints
+from kratos.selfservice.flow.sender import AddressSender, Challenge, identity_for_template
 from kratos.selfservice.flow.settings import SettingsEndpoints
+from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks, build_hooks
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
@@ -44,8 +50,20 @@ def flow_context(registry: Registry) -> FlowContext:
     )
 
 
-def public_routes(registry: Registry) -> list[Route]:
-    """Sessions, logout, errors and the login, registration and settings flows."""
+@dataclass(slots=True)
+class SelfService:
+    """Every flow's endpoints, built once per app from the config."""
+
+    login: LoginEndpoints
+    registration: RegistrationEndpoints
+    settings: SettingsEndpoints
+    recovery: RecoveryEndpoints | None
+    verification: VerificationEndpoints | None
+    recovery_admin: RecoveryAdmin | None
+
+
+def build_selfservice(registry: Registry) -> SelfService:
+    """Pick the strategies and hooks the config asks for and build the flows."""
     config: KratosConfig = registry.config
     methods = config.selfservice.methods
     flows = config.selfservice.flows
@@ -61,44 +79,127 @@ def public_routes(registry: Registry) -> list[Route]:
     registration = [*password]
     settings = [*profile, *password]
 
-    def hooks(name: str, flow: Any, strategies: list[Any]) -> FlowHooks:
+    def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
         return build_hooks(
             f"selfservice.flows.{name}",
             flow.before.hooks,
             flow.after,
-            [strategy.id for strategy in strategies],
+            strategies,
             registry.http,
             list(config.clients.web_hook.header_allowlist),
         )
 
-    return [
-        *session_handlers(registry).public_routes(),
-        *LoginEndpoints(
+    def ids(strategies: list[Any]) -> list[str]:
+        return [strategy.id for strategy in strategies]
+
+    built = SelfService(
+        login=LoginEndpoints(
             context,
             flows.login,
-            hooks("login", flows.login, login),
+            hooks("login", flows.login, ids(login)),
             registry.schemas,
             registry.identities.pool,
             login,
             mitigate_enumeration=config.security.account_enumeration.mitigate,
-        ).routes(),
-        *RegistrationEndpoints(
+        ),
+        registration=RegistrationEndpoints(
             context,
             flows.registration,
-            hooks("registration", flows.registration, registration),
+            hooks("registration", flows.registration, ids(registration)),
             registry.identities,
             registration,
-        ).routes(),
-        *SettingsEndpoints(
+        ),
+        settings=SettingsEndpoints(
             context,
             flows.settings,
-            hooks("settings", flows.settings, settings),
+            hooks("settings", flows.settings, ids(settings)),
             registry.identities,
             settings,
+        ),
+        recovery=None,
+        verification=None,
+        recovery_admin=None,
+    )
+    if not (flows.recovery.enabled or flows.verification.enabled):
+        return built
+    code = Challenge("code", methods.code.config.lifespan)
+    link = Challenge("link", methods.link.config.lifespan)
+    challenges = {"code": code, "link": link}
+    sender = AddressSender(
+        registry.courier,
+        registry.codes,
+        Digester(config.secrets.default_secrets()),
+        str(config.serve.public.base_url),
+        lambda identity: identity_for_template(identity, registry.identities.schema_url(identity)),
+    )
+    shared: dict[str, Any] = {
+        "sender": sender,
+        "identities": registry.identities.pool,
+        "max_submissions": methods.code.config.max_submissions,
+    }
+    if flows.verification.enabled:
+        verification = flows.verification
+        built.verification = VerificationEndpoints(
+            context,
+            verification.ui_url,
+            verification.lifespan,
+            hooks("verification", verification, [verification.use]),
+            challenge=challenges[_usable(config, "verification")],
+            notify_unknown=verification.notify_unknown_recipients,
+            after_return_url=verification.after.default_browser_return_url,
+            **shared,
+        )
+        built.registration.verifier = built.settings.verifier = built.verification
+    if flows.recovery.enabled:
+        recovery = flows.recovery
+        built.recovery = RecoveryEndpoints(
+            context,
+            recovery.ui_url,
+            recovery.lifespan,
+            hooks("recovery", recovery, [recovery.use]),
+            challenge=challenges[_usable(config, "recovery")],
+            link=link,
+            notify_unknown=recovery.notify_unknown_recipients,
+            settings=built.settings,
+            continue_with_transitions=config.feature_flags.use_continue_with_transitions,
+            **shared,
+        )
+        built.recovery_admin = RecoveryAdmin(built.recovery, registry.identities, link)
+    return built
+
+
+def _usable(config: KratosConfig, flow: str) -> str:
+    """The method ``selfservice.flows.<flow>.use`` names, refused when that method is disabled."""
+    use: str = getattr(config.selfservice.flows, flow).use
+    if not getattr(config.selfservice.methods, use).enabled:
+        raise ValueError(
+            f"selfservice.flows.{flow}.use: the {use} method is disabled; "
+            f"set selfservice.methods.{use}.enabled to true or use another method"
+        )
+    return use
+
+
+def public_routes(registry: Registry) -> list[Route]:
+    """Sessions, logout, errors and every enabled self-service flow."""
+    flows = build_selfservice(registry)
+    address_flows = [flow for flow in (flows.recovery, flows.verification) if flow is not None]
+    return [
+        *session_handlers(registry).public_routes(),
+        *flows.login.routes(),
+        *flows.registration.routes(),
+        *flows.settings.routes(),
+        *(route for flow in address_flows for route in flow.routes()),
+        *LogoutEndpoints(
+            flow_context(registry), registry.config.selfservice.flows.logout.after.default_browser_return_url
         ).routes(),
-        *LogoutEndpoints(context, flows.logout.after.default_browser_return_url).routes(),
         *error_routes(registry.flows),
     ]
+
+
+def admin_selfservice_routes(registry: Registry) -> list[Route]:
+    """``/admin/recovery/{code,link}`` when recovery is enabled."""
+    recovery_admin = build_selfservice(registry).recovery_admin
+    return recovery_admin.routes() if recovery_admin else []
 
 
 def session_handlers(registry: Registry) -> SessionHandlers:

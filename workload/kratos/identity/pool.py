@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from kratos.identity.model import Identity
+from kratos.identity.model import Identity, VerifiableAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,9 @@ class ListQuery:
     credentials: bool = False
 
 
+AddressKind = Literal["recovery", "verifiable"]
+
+
 class IdentityPool(Protocol):
     """Storage of identities with their credentials and addresses.
 
@@ -45,6 +48,14 @@ class IdentityPool(Protocol):
 
     async def find_by_identifier(self, kind: str, identifier: str) -> Identity | None:
         """The identity owning credential identifier ``identifier`` of type ``kind`` (with credentials)."""
+        ...
+
+    async def find_by_address(self, kind: AddressKind, via: str, value: str) -> Identity | None:
+        """The identity owning the recovery or verifiable address ``value`` (without credentials)."""
+        ...
+
+    async def update_verifiable_address(self, address: VerifiableAddress) -> None:
+        """Store one verifiable address's new status (``verified``, ``status``, ``verified_at``)."""
         ...
 
     async def list(self, page: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:

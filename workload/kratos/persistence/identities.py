@@ -19,7 +19,7 @@ from kratos.identity.model import (
     VerifiableAddress,
     utcnow,
 )
-from kratos.identity.pool import ListQuery
+from kratos.identity.pool import AddressKind, ListQuery
 from kratos.persistence.database import Database
 from kratos.persistence.tables import (
     identities,
@@ -133,6 +133,27 @@ class IdentityRepository:
             identity_credential_identifiers.c.identifier == identifier,
         )
         return await self._get_one(identities.c.id == owner.scalar_subquery(), True)
+
+    async def find_by_address(self, kind: AddressKind, via: str, value: str) -> Identity | None:
+        """The identity owning the recovery or verifiable address ``value`` (without credentials)."""
+        table = identity_recovery_addresses if kind == "recovery" else identity_verifiable_addresses
+        owner = sa.select(table.c.identity_id).where(table.c.via == via, table.c.value == value)
+        return await self._get_one(identities.c.id == owner.scalar_subquery(), False)
+
+    async def update_verifiable_address(self, address: VerifiableAddress) -> None:
+        """Store one verifiable address's status."""
+        address.updated_at = utcnow()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.update(identity_verifiable_addresses)
+                .where(identity_verifiable_addresses.c.id == address.id)
+                .values(
+                    verified=address.verified,
+                    status=address.status,
+                    verified_at=address.verified_at,
+                    updated_at=address.updated_at,
+                )
+            )
 
     async def list(self, page: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:
         """A page ordered by id, and the id to continue after (None on the last page)."""

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -153,6 +154,8 @@ selfservice_flows = Table(
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("kind", String(16), nullable=False),
+    # Submissions of one-time codes to the flow, counted atomically to bound guessing.
+    Column("submit_count", Integer(), nullable=False, server_default=text("0")),
     # The whole flow as its owner stores it: wire fields plus internal state (CSRF token hash, ...).
     Column("body", JSONType(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
@@ -168,6 +171,22 @@ selfservice_errors = Table(
     *_timestamps(),
 )
 
+selfservice_codes = Table(
+    "selfservice_codes",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("flow_id", Uuid(), ForeignKey("selfservice_flows.id", ondelete="CASCADE"), nullable=False),
+    _identity_fk(index=True),
+    Column("digest", String(64), nullable=False),
+    Column("address", String(400), nullable=True),
+    Column("issued_by", String(16), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_selfservice_codes_flow_id_purpose", "flow_id", "purpose"),
+)
+
 __all__ = [
     "NAMING_CONVENTION",
     "identities",
@@ -176,6 +195,7 @@ __all__ = [
     "identity_recovery_addresses",
     "identity_verifiable_addresses",
     "metadata",
+    "selfservice_codes",
     "selfservice_errors",
     "selfservice_flows",
     "session_devices",

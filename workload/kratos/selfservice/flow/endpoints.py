@@ -175,10 +175,10 @@ class FlowEndpoints:
             return await self._browser_failure(request, error)
         browser = flow.type == FlowType.BROWSER
         try:
-            body = await read_submission(request)
+            body = await self.read_body(request)
             if flow.is_expired():
                 raise await self._expired(request, flow)
-            if browser:
+            if browser and self.needs_csrf(request, flow):
                 self._check_csrf(request, flow, body)
             session = await self.context.sessions.optional(request.headers, request.cookies)
             if not browser and _has_browser_cookies(request):
@@ -195,6 +195,14 @@ class FlowEndpoints:
                 location = getattr(error, "redirect_browser_to", None)
                 return redirect(location) if location else await self.context.browser_error(error)
             raise
+
+    async def read_body(self, request: Request) -> dict[str, Any]:
+        """The submitted fields (links clicked in emails submit by ``GET`` in recovery and verification)."""
+        return await read_submission(request)
+
+    def needs_csrf(self, request: Request, flow: Flow) -> bool:
+        """Whether this browser submission must carry the CSRF token."""
+        return True
 
     def _check_csrf(self, request: Request, flow: Flow, body: dict[str, Any]) -> None:
         submitted = body.get("csrf_token") or request.headers.get("x-csrf-token")

@@ -149,6 +149,10 @@ class LoginEndpoints(FlowEndpoints):
         identity = await strategy.login(flow, body, session if refresh else None)
         if identity.state != State.ACTIVE:
             raise IdentityDisabled()
+        if self.hooks.enabled(strategy.id, "require_verified_address") and not any(
+            address.verified for address in identity.verifiable_addresses
+        ):
+            raise ValidationFailed(messages=[message(4000010)])
         if refresh and session is not None:
             session.authentication_methods.append(AuthenticationMethod(strategy.id, "aal1"))
             session.authenticated_at = session.authentication_methods[-1].completed_at

@@ -18,6 +18,8 @@ class Kind(StrEnum):
     LOGIN = "login"
     REGISTRATION = "registration"
     SETTINGS = "settings"
+    RECOVERY = "recovery"
+    VERIFICATION = "verification"
 
 
 class FlowType(StrEnum):

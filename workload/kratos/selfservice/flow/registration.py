@@ -18,6 +18,7 @@ from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
+from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
@@ -46,6 +47,7 @@ class RegistrationEndpoints(FlowEndpoints):
         self.config = config
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
+        self.verifier: VerificationEndpoints | None = None  # set when verification is on
         self.two_step = config.style == "profile_first" and not config.enable_legacy_one_step
 
     def schema(self) -> IdentitySchema:
@@ -132,13 +134,18 @@ class RegistrationEndpoints(FlowEndpoints):
             outcome.continue_with.append(
                 {"action": "set_ory_session_token", "ory_session_token": new_session.token}
             )
+        destination = return_url(self.context, flow, self.config.after, strategy.id)
+        if self.verifier is not None:
+            verify = await self.verifier.start_for(request, flow.type, identity, only_pending=False)
+            if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
+                outcome.continue_with.append(verify)
+                destination = verify["flow"]["url"] or destination
         flow.state = "passed_challenge"
         flow.active = strategy.id
         await self.context.flows.update(flow)
         body_out: dict[str, Any] = {
             "identity": identity.to_json(self.context.schema_url(identity), admin=False)
         }
-        destination = return_url(self.context, flow, self.config.after, strategy.id)
         return answer(self.context, request, flow, outcome, body_out, destination)
 
     def _check_traits(

@@ -18,6 +18,7 @@ from kratos.selfservice.flow.context import FlowContext, json, redirect, wants_j
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import RefreshRequired, SessionInactive
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import SettingsStrategy, ValidationFailed
 from kratos.session.model import Session
@@ -53,6 +54,7 @@ class SettingsEndpoints(FlowEndpoints):
         self.config = config
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
+        self.verifier: VerificationEndpoints | None = None  # set when verification is on
 
     def needs_session(self) -> bool:
         """Settings belong to the signed-in identity."""
@@ -124,6 +126,10 @@ class SettingsEndpoints(FlowEndpoints):
         if self.hooks.enabled(strategy.id, "revoke_active_sessions"):
             await self.context.sessions.pool.revoke_all(identity.id, except_id=session.id)
         await self.hooks.post_persist(strategy.id, request, flow, identity, session)
+        if self.verifier is not None:
+            verify = await self.verifier.start_for(request, flow.type, identity, only_pending=True)
+            if verify is not None:
+                flow.extra["continue_with"] = [verify]
         self._render(flow, identity)
         flow.state = "success"
         flow.ui.messages = [message(1050001)]
