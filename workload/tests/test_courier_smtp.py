@@ -119,6 +119,27 @@ def test_cleartext_message_has_from_name_headers_and_ehlo_name(sink_factory: Cal
     assert got.message.get_content().strip() == "Your code is 123456."
 
 
+def test_cc_and_bcc_headers_receive_the_message_and_bcc_is_hidden(
+    sink_factory: Callable[..., SmtpSink],
+) -> None:
+    sink = sink_factory()
+    send(
+        f"smtp://127.0.0.1:{sink.port}/?disable_starttls=true",
+        headers={"Cc": "Support <support@example.com>", "Bcc": "audit@example.com"},
+        from_name="Ünïcode Sender",
+    )
+    [got] = sink.received
+    assert got.rcpt_tos == ["user@example.org", "support@example.com", "audit@example.com"]
+    assert got.message["Cc"] == "Support <support@example.com>"
+    assert got.message["Bcc"] is None
+    assert str(got.message["From"]) == "Ünïcode Sender <no-reply@ory.kratos.sh>"
+
+
+def test_a_from_name_with_line_breaks_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="from_name"):
+        Smtp(from_name="Evil\r\nBcc: victim@example.com")
+
+
 def test_html_alternative_and_non_ascii_text(sink_factory: Callable[..., SmtpSink]) -> None:
     sink = sink_factory()
     send(

@@ -179,6 +179,12 @@ def _ehlo_name(value: str) -> str:
     return value
 
 
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain line breaks")
+    return value
+
+
 class Smtp(Strict):
     """``courier.smtp``; ``uri`` is the parsed ``connection_uri``."""
 
@@ -186,7 +192,7 @@ class Smtp(Strict):
     client_cert_path: str = ""
     client_key_path: str = ""
     from_address: Email = "no-reply@ory.kratos.sh"
-    from_name: str | None = None
+    from_name: Annotated[str, AfterValidator(_one_line)] | None = None
     headers: Headers = Field(default_factory=dict)
     local_name: Annotated[str, AfterValidator(_ehlo_name)] = "localhost"
 
