@@ -111,16 +111,6 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "themselves when selfservice.flows.verification is enabled)",
         ),
         (
-            "courier: {delivery_strategy: http}",
-            "courier.delivery_strategy: HTTP delivery of messages is not implemented yet; "
-            "set courier.delivery_strategy to smtp",
-        ),
-        (
-            "courier: {channels: [{id: sms, request_config: {url: 'https://sms'}}]}",
-            "courier.channels: sending SMS through courier channels is not implemented yet; "
-            "remove courier.channels",
-        ),
-        (
             "tracing: {provider: jaeger}",
             "tracing.provider: tracing is not implemented yet; remove tracing.provider",
         ),

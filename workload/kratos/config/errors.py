@@ -14,8 +14,14 @@ from kratos.config.paths import bounds, dotted, field_at, fields_by_key, literal
 from kratos.config.types import describe
 
 # Keys whose values must never appear in an error message.
-_KEY = re.compile(r"^[a-z_][a-z0-9_-]*(\\.[a-z_][a-z0-9_-]*)*$")
-_SECRET_KEYS = ("secrets", "dsn", "courier.smtp.connection_uri", "courier.http.request_config")
+_KEY = re.compile(r"^[a-z_][a-z0-9_-]*(\.[a-z_][a-z0-9_-]*)*$")
+_SECRET_KEYS = (
+    "secrets",
+    "dsn",
+    "courier.smtp.connection_uri",
+    "courier.http.request_config",
+    "courier.channels",
+)
 
 
 class ConfigError(Exception):

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
+from kratos.config.request import Headers, HttpRequestConfig
+from kratos.config.smtp import SmtpUri, parse_smtp_uri
 from kratos.config.types import ByteSize, Duration, Open, RequiredAal, SameSite, Strict
 
 logger = logging.getLogger(__name__)
@@ -166,16 +168,38 @@ class Serve(Strict):
 # --- courier -------------------------------------------------------------------------------------
 
 
-class Smtp(Strict):
-    """``courier.smtp``."""
+def _smtp_uri(value: str) -> str:
+    parse_smtp_uri(value)
+    return value
 
-    connection_uri: Annotated[str, matching(r"^smtps?://", "an smtp:// or smtps:// URI")] | None = None
+
+def _ehlo_name(value: str) -> str:
+    if not value.strip() or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("must be a host name without spaces or control characters")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain line breaks")
+    return value
+
+
+class Smtp(Strict):
+    """``courier.smtp``; ``uri`` is the parsed ``connection_uri``."""
+
+    connection_uri: Annotated[str, AfterValidator(_smtp_uri)] | None = None
     client_cert_path: str = ""
     client_key_path: str = ""
     from_address: Email = "no-reply@ory.kratos.sh"
-    from_name: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    local_name: str = "localhost"
+    from_name: Annotated[str, AfterValidator(_one_line)] | None = None
+    headers: Headers = Field(default_factory=dict)
+    local_name: Annotated[str, AfterValidator(_ehlo_name)] = "localhost"
+
+    @property
+    def uri(self) -> SmtpUri | None:
+        """The parsed ``connection_uri`` (validated at load), or ``None`` when it is not set."""
+        return parse_smtp_uri(self.connection_uri) if self.connection_uri else None
 
 
 class CourierWorker(Open):
@@ -186,9 +210,26 @@ class CourierWorker(Open):
 
 
 class CourierHttp(Strict):
-    """``courier.http`` (the request config is kept loose until HTTP delivery is implemented)."""
+    """``courier.http``: where ``delivery_strategy: http`` sends emails."""
 
-    request_config: dict[str, Any] | None = None
+    request_config: HttpRequestConfig | None = None
+
+
+def _sms_only(value: str) -> str:
+    if value != "sms":
+        raise ValueError(
+            "must be sms (the only channel upstream's schema allows; to send emails over HTTP set "
+            "courier.delivery_strategy to http and courier.http.request_config)"
+        )
+    return value
+
+
+class CourierChannel(Strict):
+    """One entry of ``courier.channels``: an HTTP endpoint that delivers the ``id`` channel's messages."""
+
+    id: Annotated[str, AfterValidator(_sms_only)]
+    type: Literal["http"] = "http"
+    request_config: HttpRequestConfig
 
 
 class Courier(Strict):
@@ -201,7 +242,13 @@ class Courier(Strict):
     delivery_strategy: Literal["smtp", "http"] = "smtp"
     http: CourierHttp = Field(default_factory=CourierHttp)
     smtp: Smtp = Field(default_factory=Smtp)
-    channels: list[dict[str, Any]] = Field(default_factory=list)
+    channels: list[CourierChannel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _http_needs_request_config(self) -> Courier:
+        if self.delivery_strategy == "http" and self.http.request_config is None:
+            raise ValueError("http.request_config: is required when courier.delivery_strategy is http")
+        return self
 
 
 # --- identity, secrets, hashing ------------------------------------------------------------------

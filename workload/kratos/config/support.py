@@ -71,12 +71,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
         _hook("b2b_sso", "organization"),
         "B2B SSO hooks are not implemented yet; remove them",
     ),
-    Unsupported(
-        "courier.delivery_strategy",
-        lambda c: c.courier.delivery_strategy == "http",
-        "HTTP delivery of messages is not implemented yet; set courier.delivery_strategy to smtp",
-    ),
-    _present("courier.channels", "sending SMS through courier channels"),
     _present("tracing.provider", "tracing"),
     _when(
         "serve.public.tls", "serve.public.tls.enabled", "TLS is not implemented yet; terminate TLS in a proxy"

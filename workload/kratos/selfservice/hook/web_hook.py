@@ -3,61 +3,28 @@
 ``response.parse`` (or the deprecated ``can_interrupt``) runs the hook before the identity is stored: a 200
 answer may change the identity, a 4xx/5xx answer with ``messages`` becomes the form's messages.
 ``response.ignore`` sends it in the background. Every call has a timeout, so a slow target never hangs a
-flow (upstream: 30 s).
+flow (upstream: 30 s). Building and sending the request is :mod:`kratos.http.outgoing`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kratos.config.request import RequestConfig
 from kratos.http.errors import KratosError
-from kratos.http.urls import fetch_url
+from kratos.http.outgoing import BodyError, Cancelled, OutgoingRequest
 from kratos.identity.model import Identity, RecoveryAddress, State, VerifiableAddress
 from kratos.selfservice.strategy.base import ValidationFailed
 from kratos.ui.text import Message
 
 log = logging.getLogger(__name__)
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class ApiKeyConfig(BaseModel):
-    """``auth.config`` of ``api_key``."""
-
-    name: str
-    value: str
-    in_: Literal["header", "cookie"] = Field(default="header", alias="in")
-
-
-class BasicAuthConfig(BaseModel):
-    """``auth.config`` of ``basic_auth``."""
-
-    user: str
-    password: str
-
-
-class ApiKeyAuth(BaseModel):
-    """``auth: {type: api_key, config: {name, value, in}}``."""
-
-    type: Literal["api_key"]
-    config: ApiKeyConfig
-
-
-class BasicAuth(BaseModel):
-    """``auth: {type: basic_auth, config: {user, password}}``."""
-
-    type: Literal["basic_auth"]
-    config: BasicAuthConfig
 
 
 class ResponseConfig(BaseModel):
@@ -67,14 +34,12 @@ class ResponseConfig(BaseModel):
     parse: bool = False
 
 
-class WebHookConfig(_Loose):
-    """A ``web_hook`` hook's ``config``."""
+class WebHookConfig(RequestConfig):
+    """A ``web_hook`` hook's ``config``: the request, and what to do with the answer."""
 
-    url: str = Field(min_length=1)
+    model_config = ConfigDict(extra="allow")
+
     method: str = Field(min_length=1)
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: str | None = None
-    auth: ApiKeyAuth | BasicAuth | None = Field(default=None, discriminator="type")
     response: ResponseConfig = Field(default_factory=ResponseConfig)
     can_interrupt: bool = False
 
@@ -97,18 +62,13 @@ class UpstreamError(KratosError):
         super().__init__(reason, status=status, details={"error": error})
 
 
-class Cancelled(Exception):
-    """The body template said ``error "cancel"``: skip this call."""
-
-
 class WebHook:
     """One configured web hook."""
 
     def __init__(self, config: WebHookConfig, client: httpx.AsyncClient, header_allowlist: list[str]) -> None:
         self.config = config
-        self.client = client
+        self.request = OutgoingRequest(config, client)
         self.allowed_headers = {name.lower() for name in header_allowlist}
-        self._template: str | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -163,27 +123,15 @@ class WebHook:
 
     async def _send(self, ctx: dict[str, Any], identity: Identity | None) -> None:
         try:
-            body = await self._body(ctx)
+            response = await self.request.send(ctx)
         except Cancelled:
             return
-        headers = {"Content-Type": "application/json", **self.config.headers}
-        cookies: dict[str, str] = {}
-        auth: httpx.BasicAuth | None = None
-        if isinstance(self.config.auth, ApiKeyAuth):
-            key = self.config.auth.config
-            (cookies if key.in_ == "cookie" else headers)[key.name] = key.value
-        elif isinstance(self.config.auth, BasicAuth):
-            auth = httpx.BasicAuth(self.config.auth.config.user, self.config.auth.config.password)
-        try:
-            response = await self.client.request(
-                self.config.method.upper(),
-                self.config.url,
-                content=body if self.config.method.upper() != "TRACE" else None,
-                headers=headers,
-                cookies=cookies or None,
-                auth=auth or httpx.USE_CLIENT_DEFAULT,
-                timeout=TIMEOUT,
-            )
+        except BodyError as exc:
+            if exc.stage == "load":
+                raise UpstreamError(
+                    500, f"The web hook body template cannot be loaded: {exc}", exc.detail
+                ) from None
+            raise UpstreamError(500, "The web hook body template failed.", exc.detail) from None
         except httpx.TimeoutException as exc:
             raise UpstreamError(
                 504, "A third-party upstream service could not be reached. Please try again later.", str(exc)
@@ -203,31 +151,6 @@ class WebHook:
             )
         if self.parses and response.status_code == 200 and identity is not None:
             _apply(content, identity)
-
-    async def _body(self, ctx: dict[str, Any]) -> bytes:
-        """The request body: the Jsonnet template applied to ``ctx`` (``ctx`` itself without one)."""
-        encoded = orjson.dumps(ctx, default=str, option=orjson.OPT_UTC_Z).decode()
-        if not self.config.body:
-            return encoded.encode()
-        if self._template is None:
-            try:
-                self._template = (await fetch_url(self.config.body)).decode()
-            except ValueError as exc:
-                raise UpstreamError(
-                    500, f"The web hook body template cannot be loaded: {exc}", str(exc)
-                ) from None
-        return (await asyncio.to_thread(_evaluate, self.config.body, self._template, encoded)).encode()
-
-
-def _evaluate(name: str, template: str, ctx: str) -> str:
-    import _jsonnet
-
-    try:
-        return _jsonnet.evaluate_snippet(name, template, tla_codes={"ctx": ctx})
-    except RuntimeError as exc:
-        if "RUNTIME ERROR: cancel" in str(exc):
-            raise Cancelled() from None
-        raise UpstreamError(500, "The web hook body template failed.", str(exc)) from None
 
 
 def _interrupt(content: bytes) -> None:
