@@ -4,6 +4,7 @@ The `kratos` package from workload/ reads the rendered file with the charm's env
 refuses must be a feature that later issues add.
 """
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,53 @@ def test_rendered_config_is_valid_for_the_workload(
     refused = kratos_config.unsupported_features(loaded)
     # Everything the workload still refuses is a feature its later issues add; nothing else may appear.
     known_gaps = (
-        *("webauthn", "totp", "lookup_secret", "recovery", "verification", "ciphers"),
+        *("webauthn", "totp", "lookup_secret"),
         *("oidc", "passkey", "oauth2_provider", "tracing", "code"),
     )
     assert all(any(gap in problem for gap in known_gaps) for problem in refused), refused
+
+
+def test_default_config_without_mfa_starts_the_workload(tmp_path: Path) -> None:
+    """Recovery by code, verification and xchacha20 ciphers: refused by nothing, wired into running apps."""
+    asyncio = pytest.importorskip("asyncio")
+    driver = pytest.importorskip("kratos.driver.app")
+    registry_module = pytest.importorskip("kratos.driver.registry")
+    config = CharmConfig.from_mapping({"enforce_mfa": False, "enable_verification": True})
+    (tmp_path / "kratos.yaml").write_text(
+        render_kratos_config(RenderInputs(config=config, public_url=PUBLIC, login_ui=LOGIN_UI))
+    )
+    env = workload_environment(
+        config,
+        WorkloadSecrets(
+            dsn="memory",
+            cookie_secret="c" * 32,
+            cipher_secret="x" * 32,
+            smtp_connection_uri="smtp://mail:25/?disable_starttls=true",
+        ),
+        public_base_url=PUBLIC + "/",
+    )
+    loaded = kratos_config.load_config([tmp_path / "kratos.yaml"], env=env)  # refuses what is unsupported
+    flows = loaded.selfservice.flows
+    assert (flows.recovery.enabled, flows.recovery.use) == (True, "code")
+    assert flows.verification.enabled is True
+    assert loaded.ciphers.algorithm == "xchacha20-poly1305"
+
+    async def start() -> tuple[dict[str, Any], int]:
+        import httpx
+
+        registry = await registry_module.Registry.open(loaded)
+        try:
+            assert registry.cipher.decrypt(registry.cipher.encrypt(b"token")) == b"token"
+            public = httpx.AsyncClient(transport=httpx.ASGITransport(driver.public_app(registry)), base_url=PUBLIC)
+            admin = httpx.AsyncClient(transport=httpx.ASGITransport(driver.admin_app(registry)), base_url=PUBLIC)
+            async with public, admin:
+                flow = (await public.get("/self-service/recovery/api")).json()
+                unknown = await admin.post("/admin/recovery/code", json={"identity_id": str(uuid.uuid4())})
+            return flow, unknown.status_code
+        finally:
+            await registry.close()
+
+    flow, unknown = asyncio.run(start())
+    assert flow["state"] == "choose_method"
+    assert [node["attributes"]["name"] for node in flow["ui"]["nodes"]] == ["csrf_token", "email", "method"]
+    assert unknown == 404

@@ -15,17 +15,20 @@ def running_kratos(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     overrides: dict[str, Any] | None = None,
+    *serve_args: str,
+    database: str | None = None,
 ) -> Iterator[KratosProcess]:
-    """A migrated, running ``kratos serve`` on the database ``request.param`` names, stopped afterwards."""
-    workdir = tmp_path_factory.mktemp(f"kratos-{request.param}")
-    if request.param == "sqlite":
+    """A migrated, running ``kratos serve`` on ``database`` (default: the one ``request.param`` names)."""
+    database = database or request.param
+    workdir = tmp_path_factory.mktemp(f"kratos-{database}")
+    if database == "sqlite":
         dsn = f"sqlite://{workdir}/kratos.sqlite?_fk=true"
     else:
-        server = request.getfixturevalue(request.param)
+        server = request.getfixturevalue(database)
         dsn = server.create_database(f"kratos_{uuid.uuid4().hex[:12]}")
     kratos = KratosProcess(workdir, dsn, overrides=overrides or {})
     kratos.migrate()
-    kratos.start()
+    kratos.start(*serve_args)
     yield kratos
     kratos.stop()
 
