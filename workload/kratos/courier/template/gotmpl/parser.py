@@ -8,6 +8,7 @@ from kratos.courier.template.gotmpl import nodes as n
 from kratos.courier.template.gotmpl.errors import TemplateSyntaxError
 from kratos.courier.template.gotmpl.lexer import Lexer, Token
 from kratos.courier.template.gotmpl.literals import parse_number, unquote
+from kratos.courier.template.gotmpl.values import go_quote
 
 _OPERAND_START = frozenset(
     ("bool", "char", "dot", "field", "ident", "number", "nil", "raw", "string", "var", "lparen")
@@ -176,7 +177,7 @@ class _Parser:
             if isinstance(node, _End | _Else):
                 return n.ListNode(start, node.start, items), node
             items.append(node)
-        raise self.error("unexpected EOF")
+        raise self.error("unexpected EOF", self.peek().pos)
 
     def text_or_action(self) -> n.Node:
         token = self.next_non_space()
@@ -358,7 +359,7 @@ class _Parser:
             return n.VariableNode(node.start, end, node.name, node.names + tuple(names))
         if isinstance(node, _NOT_EXECUTABLE):
             text = self.source.text[node.start : node.end]
-            raise self.error(f'unexpected . after term "{text}"', node.start)
+            raise self.error(f"unexpected . after term {go_quote(text)}", node.start)
         return n.ChainNode(node.start, end, node, tuple(names))
 
     def term(self) -> n.Node | None:
