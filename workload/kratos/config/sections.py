@@ -232,10 +232,82 @@ class CourierChannel(Strict):
     request_config: HttpRequestConfig
 
 
+class EmailBodyTemplateUrls(Strict):
+    """``...email.body``: where the HTML and the plain-text body templates are."""
+
+    html: str | None = None
+    plaintext: str | None = None
+
+
+class EmailTemplateUrls(Strict):
+    """``courier.templates.<type>...email``: ``file://``, ``base64://`` or ``http(s)://`` URLs."""
+
+    subject: str | None = None
+    body: EmailBodyTemplateUrls = Field(default_factory=EmailBodyTemplateUrls)
+
+
+class SmsBodyTemplateUrls(Strict):
+    """``...sms.body``."""
+
+    plaintext: str | None = None
+
+
+class SmsTemplateUrls(Strict):
+    """``courier.templates.<type>...sms``."""
+
+    body: SmsBodyTemplateUrls = Field(default_factory=SmsBodyTemplateUrls)
+
+
+class EmailTemplates(Strict):
+    """Templates of a message that only goes out by email (``invalid``)."""
+
+    email: EmailTemplateUrls
+
+
+class MessageTemplates(Strict):
+    """Templates of a message that can go out by email or SMS."""
+
+    email: EmailTemplateUrls
+    sms: SmsTemplateUrls | None = None
+
+
+class ValidInvalidTemplates(Strict):
+    """``courier.templates.<recovery|verification>[_code]``: both outcomes."""
+
+    valid: MessageTemplates | None = None
+    invalid: EmailTemplates | None = None
+
+
+class ValidTemplates(Strict):
+    """``courier.templates.<login_code|registration_code>``: only the valid outcome exists."""
+
+    valid: MessageTemplates | None = None
+
+
+class NotificationTemplates(Strict):
+    """``courier.templates.<verifiable_address_changed|authenticator_key_added>``."""
+
+    email: EmailTemplateUrls | None = None
+    sms: SmsTemplateUrls | None = None
+
+
+class CourierTemplates(Strict):
+    """``courier.templates``: per message type, URLs of templates that replace the built-in ones."""
+
+    recovery: ValidInvalidTemplates | None = None
+    recovery_code: ValidInvalidTemplates | None = None
+    verification: ValidInvalidTemplates | None = None
+    verification_code: ValidInvalidTemplates | None = None
+    login_code: ValidTemplates | None = None
+    registration_code: ValidTemplates | None = None
+    verifiable_address_changed: NotificationTemplates | None = None
+    authenticator_key_added: NotificationTemplates | None = None
+
+
 class Courier(Strict):
     """``courier``."""
 
-    templates: dict[str, Any] = Field(default_factory=dict)
+    templates: CourierTemplates = Field(default_factory=CourierTemplates)
     template_override_path: str | None = None
     message_retries: int = 5
     worker: CourierWorker = Field(default_factory=CourierWorker)
