@@ -20,12 +20,13 @@ from courier_helpers import TEMPLATES, RecordingChannel
 from kratos_process import KratosProcess, kratos_command
 from ory_kratos_client.exceptions import ApiException
 from ory_kratos_client.models.courier_message_status import CourierMessageStatus
+from smtp_sink import SmtpSink
 from starlette.applications import Starlette
 
 from kratos.courier.courier import Courier
 from kratos.courier.dispatcher import Dispatcher, DispatcherSettings
 from kratos.courier.handlers import CourierAdminAPI
-from kratos.courier.model import Message
+from kratos.courier.model import Message, MessageStatus
 from kratos.http.keyset import PageTokens
 from kratos.persistence.courier import MessageRepository
 from kratos.persistence.database import Database
@@ -205,34 +206,56 @@ async def queue_one(pool: MessageRepository, recipient: str) -> Message:
     return await Courier(pool, TEMPLATES).queue_email("recovery_code_valid", recipient, {"code": 1})
 
 
-def _attempted(dsn: str, message_id: uuid.UUID, timeout: float = 20.0) -> Message:
+def _sent(dsn: str, message_id: uuid.UUID, timeout: float = 30.0) -> Message:
+    found = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = with_pool(dsn, lambda pool: pool.get(message_id))
-        if found is not None and found.dispatches:
+        if found is not None and found.status is MessageStatus.SENT:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"message {message_id} was never attempted")
+    raise AssertionError(f"message {message_id} was not sent: {found}")
 
 
 @pytest.fixture
-def sqlite_kratos(tmp_path: Path) -> Iterator[KratosProcess]:
-    server = KratosProcess(tmp_path, f"sqlite://{tmp_path}/kratos.sqlite?_fk=true")
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sqlite_kratos(tmp_path: Path, sink: SmtpSink) -> Iterator[KratosProcess]:
+    courier = {
+        "worker": {"pull_wait": "100ms"},
+        "smtp": {"connection_uri": f"smtp://127.0.0.1:{sink.port}/?disable_starttls=true"},
+    }
+    server = KratosProcess(
+        tmp_path, f"sqlite://{tmp_path}/kratos.sqlite?_fk=true", overrides={"courier": courier}
+    )
     server.migrate()
     yield server
     server.stop()
 
 
-def test_serve_watch_courier_sends_queued_messages(sqlite_kratos: KratosProcess) -> None:
-    sqlite_kratos.overrides = {"courier": {"worker": {"pull_wait": "100ms"}}}
+def _delivered(sink: SmtpSink, recipient: str, message: Message) -> None:
+    (received,) = [r for r in sink.received if r.rcpt_tos == [recipient]]
+    assert received.message["Subject"] == "Recover access to your account"
+    assert message.body in received.message.as_string()
+
+
+def test_serve_watch_courier_sends_queued_messages(sqlite_kratos: KratosProcess, sink: SmtpSink) -> None:
     sqlite_kratos.start("--watch-courier")
     message = with_pool(sqlite_kratos.dsn, lambda pool: queue_one(pool, "c@d.example"))
-    attempted = _attempted(sqlite_kratos.dsn, message.id)
-    assert attempted.send_count >= 1  # sent, or failed while no channel is configured in this build
+    sent = _sent(sqlite_kratos.dsn, message.id)
+    assert sent.send_count == 1
+    assert [d.status for d in sent.dispatches or []] == ["success"]
+    _delivered(sink, "c@d.example", message)
 
 
-def test_courier_watch_runs_a_worker_and_exposes_metrics(sqlite_kratos: KratosProcess) -> None:
-    sqlite_kratos.overrides = {"courier": {"worker": {"pull_wait": "100ms"}}}
+def test_courier_watch_runs_a_worker_and_exposes_metrics(
+    sqlite_kratos: KratosProcess, sink: SmtpSink
+) -> None:
     config = sqlite_kratos.write_config()
     port = sqlite_kratos.public_port  # not serving: free for the metrics
     log = (sqlite_kratos.workdir / "courier.log").open("wb")
@@ -243,7 +266,8 @@ def test_courier_watch_runs_a_worker_and_exposes_metrics(sqlite_kratos: KratosPr
     )
     try:
         message = with_pool(sqlite_kratos.dsn, lambda pool: queue_one(pool, "e@f.example"))
-        assert _attempted(sqlite_kratos.dsn, message.id).send_count >= 1
+        assert _sent(sqlite_kratos.dsn, message.id).send_count == 1
+        _delivered(sink, "e@f.example", message)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics/prometheus")
         assert metrics.status_code == 200
         assert "process_" in metrics.text or "python_" in metrics.text
