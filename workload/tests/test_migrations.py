@@ -37,6 +37,8 @@ TABLES = {
     "selfservice_flows",
     "selfservice_codes",
     "selfservice_errors",
+    "courier_messages",
+    "courier_message_dispatches",
 }
 
 
@@ -77,7 +79,12 @@ def identity_row(**values: Any) -> dict[str, Any]:
     }
 
 
-REVISIONS = [("0001", "identities"), ("0002", "sessions_and_flows"), ("0004", "recovery_and_verification")]
+REVISIONS = [
+    ("0001", "identities"),
+    ("0002", "sessions_and_flows"),
+    ("0003", "courier"),
+    ("0004", "recovery_and_verification"),
+]
 
 
 def test_up_status_and_down(dsn: str) -> None:

@@ -12,6 +12,7 @@ from kratos.cli.common import config_option
 # the remote client, and `kratos version` loads almost nothing.
 COMMANDS = {
     "serve": "kratos.cli.serve:serve",
+    "courier": "kratos.cli.courier:courier",
     "migrate": "kratos.cli.migrate:migrate",
     "version": "kratos.cli.version:version",
     "import": "kratos.cli.identities:import_group",

@@ -47,12 +47,8 @@ def serve(
     logs.configure(settings.log.level, settings.log.format)
     from_env = click.get_current_context().get_parameter_source("workers") == ParameterSource.ENVIRONMENT
     count = worker_count(settings.dsn, workers, "SERVE_WORKERS=" if from_env else "--workers ")
-    # In the parent, so once whatever the workers; a courier loop will run in one process only.
-    if watch_courier or settings.watch_courier:
-        log.warning(
-            "--watch-courier: this build queues no messages yet (no recovery, verification or code flows), "
-            "so the courier has nothing to send"
-        )
+    if watch_courier:  # the courier worker runs in this process, or in worker 0 of several
+        settings = settings.model_copy(update={"watch_courier": True})
     if count == 1:
         _serve_in_this_process(settings)
         return

@@ -61,8 +61,11 @@ class Dispatch:
 
 @dataclass(slots=True)
 class Message:
-    """A message to send. ``body`` is the plain-text body; an email's HTML is rendered again at dispatch
-    from ``template_type`` and ``template_data``, which the admin API never shows."""
+    """A message to send.
+
+    ``body`` is the plain-text body; an email's HTML is rendered again at dispatch from ``template_type``
+    and ``template_data``, which the admin API never shows.
+    """
 
     type: MessageType
     recipient: str

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from kratos.courier.handlers import CourierAdminAPI
 from kratos.driver.registry import Registry
 from kratos.driver.selfservice import admin_selfservice_routes, public_routes, session_handlers, whoami_app
 from kratos.http import errors, metrics
@@ -18,6 +19,7 @@ from kratos.http.app import ErrorMapper, build_app
 from kratos.http.cors import cors_middleware
 from kratos.http.fastpath import FastPaths, FastRoute
 from kratos.http.health import health_routes, version
+from kratos.http.keyset import PageTokens
 from kratos.http.middleware import StripPrefix
 from kratos.identity.admin import errors as identity_errors
 from kratos.identity.admin.handlers import identity_admin_routes
@@ -73,11 +75,16 @@ def admin_redirects(admin_base_url: str) -> list[Route]:
         return RedirectResponse(f"{admin_base}/admin{path}{query}", status_code=307)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return [
+    identities = [
         Route(path, redirect, methods=methods)
         for prefix in ("", "/admin")
         for path in (f"{prefix}/identities", f"{prefix}/identities/{{rest:path}}")
     ]
+    courier = [  # upstream redirects only the prefixed paths, and only GET
+        Route(path, redirect, methods=["GET"])
+        for path in ("/admin/courier/messages", "/admin/courier/messages/{rest:path}")
+    ]
+    return [*identities, *courier]
 
 
 def admin_app(registry: Registry) -> Starlette:
@@ -92,6 +99,11 @@ def admin_app(registry: Registry) -> Starlette:
         *identity_admin_routes(
             registry.identities, registry.importer, str(registry.config.serve.admin.base_url)
         ),
+        *CourierAdminAPI(
+            registry.messages,
+            PageTokens(registry.config.secrets.pagination),  # upstream: these only, else its fixed key
+            dev=registry.config.dev,
+        ).routes(),
     ]
     return build_app(
         "admin",

@@ -9,12 +9,18 @@ import httpx
 from sqlalchemy.exc import DBAPIError
 
 from kratos.config import KratosConfig
+from kratos.courier.channels import build_channels
+from kratos.courier.courier import Courier, Templates
+from kratos.courier.dispatcher import Dispatcher, DispatcherSettings
+from kratos.courier.pool import MessagePool
+from kratos.courier.templates import html_renderer, load_courier_templates
 from kratos.hash.cipher import Cipher, make_cipher
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
 from kratos.identity.admin.importer import IdentityImporter
 from kratos.identity.manager import IdentityManager
 from kratos.persistence.codes import CodeRepository
+from kratos.persistence.courier import MessageRepository
 from kratos.persistence.database import Database
 from kratos.persistence.flows import FlowRepository
 from kratos.persistence.identities import IdentityRepository
@@ -48,7 +54,10 @@ class Registry:
     sessions: SessionManager
     flows: FlowPool
     codes: OneTimeSecretPool
-    http: httpx.AsyncClient  # outgoing calls: web hooks, haveibeenpwned
+    http: httpx.AsyncClient  # outgoing calls: web hooks, haveibeenpwned, courier templates and delivery
+    messages: MessagePool
+    templates: Templates
+    courier: Courier
 
     @classmethod
     async def open(cls, config: KratosConfig) -> Registry:
@@ -75,6 +84,14 @@ class Registry:
             await db.close()
             raise
         hasher = make_hasher(config)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        try:
+            templates = await load_courier_templates(config, http)
+        except BaseException:
+            await http.aclose()
+            await db.close()
+            raise
+        messages = MessageRepository(db)
         identities = IdentityManager(
             IdentityRepository(db), schemas, public_base_url=str(config.serve.public.base_url)
         )
@@ -89,8 +106,22 @@ class Registry:
             sessions=make_session_manager(config, SessionRepository(db)),
             flows=FlowRepository(db),
             codes=CodeRepository(db),
-            http=httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0)),
+            http=http,
+            messages=messages,
+            templates=templates,
+            courier=Courier(messages, templates),
         )
+
+    def dispatcher(self) -> Dispatcher:
+        """A courier worker on the channels ``courier`` configures (``courier watch``, ``watch-courier``)."""
+        courier = self.config.courier
+        settings = DispatcherSettings(
+            pull_count=courier.worker.pull_count,
+            pull_wait=courier.worker.pull_wait.total_seconds(),
+            message_retries=courier.message_retries,
+        )
+        channels = build_channels(self.config, self.http, html_renderer(self.templates))
+        return Dispatcher(self.messages, channels, settings)
 
     async def close(self) -> None:
         """Release the pool and the hashing threads."""

@@ -11,10 +11,13 @@ import socket
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from kratos.config import KratosConfig
 from kratos.driver.app import admin_app, public_app
 from kratos.driver.registry import DatabaseUnavailableError, NotMigratedError, Registry
+from kratos.http import metrics
 from kratos.http.protocol import KratosHttpToolsProtocol
 
 log = logging.getLogger(__name__)
@@ -93,9 +96,21 @@ async def serve(
         _server(public_app(registry), config.serve.public.host, config.serve.public.port, started),
         _server(admin_app(registry), config.serve.admin.host, config.serve.admin.port, started),
     ]
+    dispatcher = registry.dispatcher() if config.watch_courier else None
+    courier = None
+    if dispatcher is not None:
+        log.info("the courier is watching for messages (worker %s)", dispatcher.owner)
+        courier = asyncio.create_task(dispatcher.run())
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+        if dispatcher is not None:
+            dispatcher.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
+        loop.add_signal_handler(sig, stop)
     if sockets is None:
         log.info(
             "serving the public API on port %d and the admin API on port %d",
@@ -108,4 +123,40 @@ async def serve(
         if any(not server.started for server in servers):
             raise OSError("a port could not be bound; see the error above")
     finally:
+        if dispatcher is not None and courier is not None:
+            dispatcher.stop()  # finishes the messages being sent, releases the rest of the batch
+            await courier
+            await dispatcher.close()
+        await registry.close()
+
+
+async def watch_courier(config: KratosConfig, metrics_port: int | None = None) -> None:
+    """``kratos courier watch``: the courier worker alone, until SIGINT or SIGTERM.
+
+    With ``metrics_port``, Prometheus metrics are served on it at ``/metrics/prometheus``.
+    """
+    registry = await Registry.open(config)
+    dispatcher = registry.dispatcher()
+    metrics_server = None
+    if metrics_port is not None:
+        app = Starlette(routes=[Route("/metrics/prometheus", metrics.prometheus)])
+        metrics_server = _server(app, config.serve.admin.host, metrics_port, lambda: None)
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        dispatcher.stop()
+        if metrics_server is not None:
+            metrics_server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    log.info("the courier is watching for messages (worker %s)", dispatcher.owner)
+    try:
+        tasks = [dispatcher.run(), *([metrics_server.serve()] if metrics_server is not None else [])]
+        await asyncio.gather(*tasks)
+        if metrics_server is not None and not metrics_server.started:
+            raise OSError(f"port {metrics_port} could not be bound; see the error above")
+    finally:
+        dispatcher.stop()
+        await dispatcher.close()
         await registry.close()

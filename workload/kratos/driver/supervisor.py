@@ -197,7 +197,7 @@ class Supervisor:
         pid = os.fork()
         if pid == 0:
             parent_end.close()
-            os._exit(self._child(sockets, child_end))
+            os._exit(self._child(slot, sockets, child_end))
         child_end.close()
         for sock in (*sockets[0], *sockets[1]):  # the worker owns them now
             sock.close()
@@ -206,8 +206,11 @@ class Supervisor:
         self._running[pid] = worker
         self._selector.register(parent_end, selectors.EVENT_READ, worker)
 
-    def _child(self, sockets: Listeners, channel: socket.socket) -> int:
-        """The worker's life, after the fork; its exit code (it never returns into the parent's code)."""
+    def _child(self, slot: int, sockets: Listeners, channel: socket.socket) -> int:
+        """The worker's life, after the fork; its exit code (it never returns into the parent's code).
+
+        Only worker 0 runs the courier (``watch-courier``): one dispatcher per server, restarted with it.
+        """
         code = 1
         try:
             _die_with_parent(self._parent)
@@ -222,7 +225,10 @@ class Supervisor:
                 worker.channel.close()
             self._close_unclaimed()
             main = self._main or importlib.import_module("kratos.driver.worker").run
-            code = main(self.config, sockets, channel)
+            config = self.config
+            if slot != 0 and config.watch_courier:
+                config = config.model_copy(update={"watch_courier": False})
+            code = main(config, sockets, channel)
         except BaseException:
             logging.getLogger(__name__).exception("worker %d failed", os.getpid())
         finally:

@@ -135,6 +135,7 @@ class Database:
         # PostgreSQL connections kept checked out between PreparedReads (with when they were taken), so the
         # hot path skips the pool's checkout and return; handed back whenever the pool runs out.
         self._lane: list[tuple[PoolProxiedConnection, float]] = []
+        self._isolated: dict[str, AsyncEngine] = {}  # engines of other isolation levels, sharing the pool
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -149,12 +150,20 @@ class Database:
             raise
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction, committed when the block ends without an error."""
+    async def transaction(self, isolation_level: str | None = None) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed when the block ends without an error.
+
+        ``isolation_level`` (e.g. "READ COMMITTED") overrides the database's default for this transaction.
+        """
+        engine = self.engine
+        if isolation_level is not None:
+            engine = self._isolated.get(isolation_level) or self._isolated.setdefault(
+                isolation_level, engine.execution_options(isolation_level=isolation_level)
+            )
         try:
             async with self._slots:
                 await self._room()
-                async with self.engine.begin() as connection:
+                async with engine.begin() as connection:
                     yield connection
         except sa_exc.DBAPIError as exc:
             _raise_if_away(exc)

@@ -1,4 +1,4 @@
-"""SQLAlchemy Core tables: the identity aggregate (one tenant per database, no ``nid``).
+"""SQLAlchemy Core tables: identities, sessions, flows and the courier (one tenant per database, no ``nid``).
 
 Names of constraints and indexes follow :data:`NAMING_CONVENTION`, so migrations can refer to them on
 every database. Keep generated names within 63 characters (PostgreSQL's limit; MySQL's is 64).
@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     Uuid,
     text,
@@ -187,8 +188,51 @@ selfservice_codes = Table(
     Index("ix_selfservice_codes_flow_id_purpose", "flow_id", "purpose"),
 )
 
+courier_messages = Table(
+    "courier_messages",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("type", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("recipient", String(255), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("template_type", String(64), nullable=False),
+    Column("template_data", JSONType(), nullable=True),
+    Column("channel", String(64), nullable=True),
+    Column("send_count", Integer(), nullable=False, server_default=text("0")),
+    # The worker that claimed a processing message, and until when: after that, anyone may claim it.
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    *_timestamps(),
+    # Claims (queued, oldest first) and the admin list filtered by status, newest first.
+    Index(None, "status", "created_at", "id"),
+    # Leases that ran out: processing messages by their deadline.
+    Index(None, "status", "claimed_until"),
+    Index(None, "recipient", "created_at", "id"),
+    Index(None, "created_at", "id"),
+)
+
+courier_message_dispatches = Table(
+    "courier_message_dispatches",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "message_id",
+        Uuid(),
+        ForeignKey("courier_messages.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("status", String(16), nullable=False),
+    Column("error", JSONType(), nullable=True),
+    *_timestamps(),
+)
+
 __all__ = [
     "NAMING_CONVENTION",
+    "courier_message_dispatches",
+    "courier_messages",
     "identities",
     "identity_credential_identifiers",
     "identity_credentials",

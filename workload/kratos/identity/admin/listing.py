@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from urllib.parse import quote_plus, unquote_plus, urlencode
 
 from starlette.datastructures import QueryParams
 
 from kratos.http.errors import BadRequest
+from kratos.http.keyset import first_set, go_atoi, go_unescape, link_header
 from kratos.identity.model import CredentialsType
 from kratos.identity.pool import ListQuery
 
@@ -20,7 +20,6 @@ LEGACY_MAX_ITEMS = 1000
 NIL_TOKEN = str(uuid.UUID(int=0))
 _GO_INT = re.compile(r"[+-]?[0-9]+")
 _INT64 = 2**63
-_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +86,8 @@ def keyset_link(params: QueryParams, page_size: int, next_after: uuid.UUID | Non
     dropped = (
         ("page_token", "page_size", "per_page") if _per_page_is_size(params) else ("page_token", "page_size")
     )
-    kept = [(k, v) for k, v in params.multi_items() if k not in dropped]
-
-    def link(rel: str, token: str) -> str:
-        query = sorted([*kept, ("page_size", str(page_size)), ("page_token", token)], key=lambda kv: kv[0])
-        return f'</admin/identities?{urlencode(query, quote_via=quote_plus)}>; rel="{rel}"'
-
-    links = [link("first", NIL_TOKEN)]
-    if next_after is not None:
-        links.append(link("next", str(next_after)))
-    return ",".join(links)
+    following = str(next_after) if next_after is not None else None
+    return link_header("/admin/identities", params, page_size, NIL_TOKEN, following, dropped)
 
 
 def _per_page_is_size(params: QueryParams) -> bool:
@@ -108,11 +99,6 @@ def _first(params: QueryParams, name: str) -> str:
     """The first value of ``name`` (Go's ``Query().Get``), or ""."""
     values = params.getlist(name)
     return values[0] if values else ""
-
-
-def _first_set(params: QueryParams, name: str) -> str:
-    """The first non-empty value of ``name``, or ""."""
-    return next((value for value in params.getlist(name) if value), "")
 
 
 def _uuid(raw: str, reason: str) -> uuid.UUID:
@@ -127,15 +113,16 @@ def _keyset_page(params: QueryParams) -> tuple[uuid.UUID | None, int]:
 
     A size that is no integer is a 400; 0 or less means the default, more than the maximum the maximum.
     """
-    raw_size = _first_set(params, "per_page" if _per_page_is_size(params) else "page_size")
-    token = _first_set(params, "page_token")
+    raw_size = first_set(params, "per_page" if _per_page_is_size(params) else "page_size")
+    token = first_set(params, "page_token")
     after = None
     if token:
-        bad = _ESCAPE.search(token)
-        if bad:
-            raise BadRequest(f'invalid URL escape "{token[bad.start() : bad.start() + 3]}"')
         try:
-            after = uuid.UUID(unquote_plus(token, errors="strict"))  # Go unescapes the token once more
+            unescaped = go_unescape(token)  # Go unescapes the token once more
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        try:
+            after = uuid.UUID(unescaped)
         except ValueError:
             raise BadRequest("The page token is invalid, do not craft your own page tokens") from None
     size = _go_atoi(raw_size) if raw_size else 0
@@ -159,12 +146,10 @@ def _legacy_page(params: QueryParams) -> tuple[int, int]:
 
 def _go_atoi(raw: str) -> int:
     """Go's ``strconv.Atoi``, with its error as the reason."""
-    if not _GO_INT.fullmatch(raw):
-        raise BadRequest(f'strconv.Atoi: parsing "{raw}": invalid syntax')
-    value = int(raw)
-    if not -_INT64 <= value < _INT64:
-        raise BadRequest(f'strconv.Atoi: parsing "{raw}": value out of range')
-    return value
+    try:
+        return go_atoi(raw)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _lenient_int(raw: str, default: int) -> int:
