@@ -66,9 +66,7 @@ def test_quickstart_refuses_exactly_its_unsupported_parts(name: str) -> None:
 
 def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) -> None:
     off = tmp_path / "off.yml"
-    off.write_text(
-        "selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n"
-    )
+    off.write_text("selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n")
     config = load_config([DATA / "quickstart-all-strategies.kratos.yml", off], env={})
     assert config.selfservice.methods.webauthn.config.rp is not None
     assert config.selfservice.methods.webauthn.config.rp.origin == "http://localhost:4455"

@@ -13,7 +13,8 @@ from kratos.courier.channels import build_channels
 from kratos.courier.courier import Courier, Templates
 from kratos.courier.dispatcher import Dispatcher, DispatcherSettings
 from kratos.courier.pool import MessagePool
-from kratos.courier.templates import html_renderer, load_courier_templates
+from kratos.courier.template.loader import load_templates
+from kratos.courier.templates import html_renderer
 from kratos.hash.cipher import Cipher, make_cipher
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
@@ -86,7 +87,7 @@ class Registry:
         hasher = make_hasher(config)
         http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         try:
-            templates = await load_courier_templates(config, http)
+            templates = await load_templates(config.courier, http)
         except BaseException:
             await http.aclose()
             await db.close()

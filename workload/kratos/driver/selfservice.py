@@ -158,13 +158,13 @@ def build_selfservice(registry: Registry) -> SelfService:
             recovery.lifespan,
             hooks("recovery", recovery, [recovery.use]),
             challenge=challenges[_usable(config, "recovery")],
-            link=link,
+            also=[code, link],
             notify_unknown=recovery.notify_unknown_recipients,
             settings=built.settings,
             continue_with_transitions=config.feature_flags.use_continue_with_transitions,
             **shared,
         )
-        built.recovery_admin = RecoveryAdmin(built.recovery, registry.identities, link)
+        built.recovery_admin = RecoveryAdmin(built.recovery, registry.identities, code, link)
     return built
 
 

@@ -7,6 +7,7 @@ an attacker which addresses exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -51,7 +52,7 @@ class AddressFlowEndpoints(FlowEndpoints):
         hooks: FlowHooks,
         *,
         challenge: Challenge,
-        link: Challenge | None = None,
+        also: Sequence[Challenge] = (),
         sender: AddressSender,
         identities: IdentityPool,
         notify_unknown: bool,
@@ -59,8 +60,8 @@ class AddressFlowEndpoints(FlowEndpoints):
     ) -> None:
         super().__init__(context, ui_url, lifespan, hooks)
         self.challenge = challenge
-        # Secrets of the other method still work in flows that use it (an administrator's recovery link).
-        self.challenges = {challenge.method: challenge, **({link.method: link} if link else {})}
+        # Secrets of ``also`` still work in flows that use them (an administrator's recovery code or link).
+        self.challenges = {other.method: other for other in also} | {challenge.method: challenge}
         self.sender = sender
         self.identities = identities
         self.notify_unknown = notify_unknown
@@ -188,8 +189,9 @@ class AddressFlowEndpoints(FlowEndpoints):
         return self.show(request, flow)
 
     def show(self, request: Request, flow: Flow) -> Response:
-        """The flow as JSON for apps and SPAs, its UI page for browsers."""
-        if flow.type == FlowType.BROWSER and not wants_json(request):
+        """The flow as JSON for apps and SPAs, its UI page for browsers and for links opened from emails."""
+        clicked = request.method == "GET" and not wants_json(request)
+        if clicked or (flow.type == FlowType.BROWSER and not wants_json(request)):
             return redirect(self.ui_location(flow))
         return json(flow.to_json())
 

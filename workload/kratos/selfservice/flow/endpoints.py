@@ -140,8 +140,10 @@ class FlowEndpoints:
     async def get_flow(self, request: Request) -> Response:
         """``GET /self-service/<kind>/flows?id=``."""
         flow = await self._load(request.query_params.get("id"), NotFound("Unable to locate the resource"))
-        if flow.type == FlowType.BROWSER and not csrf.matches(
-            flow.csrf_token, request.cookies.get(self.context.csrf_cookie)
+        if (
+            flow.type == FlowType.BROWSER
+            and not flow.internal.get("skip_csrf")  # opened by an administrator, for any browser
+            and not csrf.matches(flow.csrf_token, request.cookies.get(self.context.csrf_cookie))
         ):
             raise CsrfViolation(
                 "The HTTP Cookie Header was set and a CSRF token was sent but they do not match. "

@@ -29,16 +29,19 @@ _DEFAULT_EXPIRY = timedelta(hours=1)
 class RecoveryAdmin:
     """The admin side of recovery: one endpoint per method, each using that method's secrets."""
 
-    def __init__(self, recovery: RecoveryEndpoints, identities: IdentityManager, link: Challenge) -> None:
+    def __init__(
+        self, recovery: RecoveryEndpoints, identities: IdentityManager, code: Challenge, link: Challenge
+    ) -> None:
         self.recovery = recovery
         self.identities = identities
+        self.code = code
         self.link = link
 
     def routes(self) -> list[Route]:
         """The two admin endpoints."""
         return [
-            Route("/admin/recovery/code", self.create_code, methods=["POST"]),
-            Route("/admin/recovery/link", self.create_link, methods=["POST"]),
+            Route("/recovery/code", self.create_code, methods=["POST"]),
+            Route("/recovery/link", self.create_link, methods=["POST"]),
         ]
 
     async def _read(self, request: Request) -> tuple[Any, timedelta, dict[str, Any]]:
@@ -72,9 +75,7 @@ class RecoveryAdmin:
         """A recovery code and the UI link of its flow (201)."""
         identity, expires_in, body = await self._read(request)
         flow_type = FlowType.API if body.get("flow_type") == "api" else FlowType.BROWSER
-        flow, code = await self.recovery.admin_flow(
-            request, identity, expires_in, flow_type, self.recovery.challenge
-        )
+        flow, code = await self.recovery.admin_flow(request, identity, expires_in, flow_type, self.code)
         return json(
             {
                 "recovery_link": self.recovery.ui_location(flow),

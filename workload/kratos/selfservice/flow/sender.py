@@ -144,4 +144,4 @@ class AddressSender:
 
 def identity_for_template(identity: Identity, schema_url: str) -> dict[str, Any]:
     """The identity as templates see it (``.Identity.traits.email``, ``index .Identity "id"``)."""
-    return orjson.loads(orjson.dumps(identity.to_json(schema_url, admin=False)))
+    return orjson.loads(orjson.dumps(identity.to_json(schema_url, admin=False), default=str))
