@@ -51,7 +51,7 @@ class SmtpSink:
     _controller: Controller | None = None
 
     def start(self) -> SmtpSink:
-        self.port = free_port()
+        self.port = self.port or free_port()  # a preset port: a server that comes back where it was
         for context in (self.starttls, self.implicit_tls):
             if context is not None:
                 context.sni_callback = self._sni

@@ -94,6 +94,24 @@ def test_queued_messages_are_claimed_sent_and_recorded(dsn: str) -> None:
     with_pool(dsn, work)
 
 
+def test_a_failed_message_waits_before_its_retry(dsn: str) -> None:
+    async def work(pool: MessageRepository) -> None:
+        await queue_emails(pool, 1, "later")
+        channel = RecordingChannel(failures={"later0@example.com": DeliveryError("421 busy")})
+        dispatcher = Dispatcher(
+            pool, {"email": channel}, DispatcherSettings(pull_wait=1.0, message_retries=3)
+        )
+        assert await dispatcher.run_once() == 1
+        assert await dispatcher.run_once() == 0  # waiting out pull_wait after the first failure
+        channel.failures.clear()
+        await asyncio.sleep(1.1)
+        assert await dispatcher.run_once() == 1
+        (message,), _ = await pool.list(MessageQuery(page_size=1, recipient="later0@example.com"))
+        assert (message.status, message.send_count) == (MessageStatus.SENT, 2)
+
+    with_pool(dsn, work)
+
+
 def test_failures_are_retried_then_abandoned(dsn: str) -> None:
     async def work(pool: MessageRepository) -> None:
         await queue_emails(pool, 1, "flaky")
@@ -107,6 +125,7 @@ def test_failures_are_retried_then_abandoned(dsn: str) -> None:
         dispatcher = Dispatcher(pool, {"email": channel}, FAST)  # message_retries: 2
         for _ in range(5):
             await dispatcher.run_once()
+            await asyncio.sleep(0.1)  # the retries' waits: 10, 20, 40 ms
         messages = {m.recipient: m for m in (await pool.list(MessageQuery(page_size=10)))[0]}
         flaky = await pool.get(messages["flaky0@example.com"].id)
         gone = await pool.get(messages["gone0@example.com"].id)
@@ -130,6 +149,7 @@ def test_failures_are_retried_then_abandoned(dsn: str) -> None:
         dispatcher = Dispatcher(pool, {"email": healing}, FAST)
         await dispatcher.run_once()
         healing.failures.clear()
+        await asyncio.sleep(0.1)
         await dispatcher.run_once()
         (recovered,), _ = await pool.list(MessageQuery(page_size=1, recipient="recovers0@example.com"))
         recovered = await pool.get(recovered.id)

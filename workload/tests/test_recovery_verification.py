@@ -464,3 +464,37 @@ def test_a_code_link_fills_in_the_browser_form(server: KratosProcess, sink: Smtp
         ).json()
         code_node = next(n for n in filled["ui"]["nodes"] if n["attributes"]["name"] == "code")
         assert code_node["attributes"]["value"] == secret_in(message, "code")
+
+
+def test_a_changed_email_in_settings_is_verified_again(server: KratosProcess, sink: SmtpSink) -> None:
+    method = method_of(server)
+    old, new = email(), email()
+    identity = create_identity(server, old)
+    address = identity["verifiable_addresses"][0]
+    patched = HTTP.patch(
+        f"{server.admin_url}/admin/identities/{identity['id']}",
+        json=[
+            {"op": "replace", "path": "/verifiable_addresses/0/verified", "value": True},
+            {"op": "replace", "path": "/verifiable_addresses/0/status", "value": "completed"},
+        ],
+    )
+    assert patched.status_code == 200, patched.text
+    assert address["value"] == old
+    login = api_flow(server, "login")
+    signed_in = submit(
+        server, "login", login["id"], {"method": "password", "identifier": old, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    token = signed_in.json()["session_token"]
+    headers = {"X-Session-Token": token}
+    settings = HTTP.get(f"{server.public_url}/self-service/settings/api", headers=headers).json()
+    changed = submit(
+        server, "settings", settings["id"], {"method": "profile", "traits": {"email": new}}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+    shown = changed.json()["continue_with"]
+    assert shown[0]["action"] == "show_verification_ui"
+    assert shown[0]["flow"]["verifiable_address"] == new
+    assert secret_in(wait_for_email(sink, new)[0], method)
+    now = HTTP.get(f"{server.admin_url}/admin/identities/{identity['id']}").json()["verifiable_addresses"]
+    assert [(a["value"], a["verified"], a["status"]) for a in now] == [(new, False, "sent")]

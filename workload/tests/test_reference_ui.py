@@ -8,6 +8,7 @@ is not on a package registry, so CI machines cannot fetch it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from kratos_process import KratosProcess
 from netutil import free_port
+from smtp_sink import SmtpSink
 
 UI_DIR = os.environ.get("KRATOS_SELFSERVICE_UI", "")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,8 +33,16 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Our server and the reference UI beside it, both on loopback."""
+def sink() -> Iterator[SmtpSink]:
+    """Where the server's courier sends its emails."""
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ui_url(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator[str]:
+    """Our server (its courier included) and the reference UI beside it, both on loopback."""
     port = free_port()
     ui = f"http://127.0.0.1:{port}"
     work = tmp_path_factory.mktemp("reference-ui")
@@ -53,12 +63,18 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     "settings": {"ui_url": f"{ui}/settings"},
                     "error": {"ui_url": f"{ui}/error"},
                     "logout": {"after": {"default_browser_return_url": f"{ui}/login"}},
+                    "recovery": {"enabled": True, "ui_url": f"{ui}/recovery"},
+                    "verification": {"enabled": True, "ui_url": f"{ui}/verification"},
                 },
+            },
+            "courier": {
+                "smtp": {"connection_uri": f"smtp://127.0.0.1:{sink.port}/?disable_starttls=true"},
+                "worker": {"pull_wait": "100ms"},
             },
         },
     )
     kratos.migrate()
-    kratos.start()
+    kratos.start("--watch-courier")
     env = {
         **os.environ,
         "PORT": str(port),
@@ -126,3 +142,55 @@ def test_sign_up_in_two_steps_sign_in_change_settings_and_sign_out(ui_url: str) 
         page.click('button[name="method"][value="profile"]')
         expect(page.locator("body")).to_contain_text("Your changes have been saved")
         browser.close()
+
+
+def test_recover_an_account_by_code_and_set_a_new_password(ui_url: str, sink: SmtpSink) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    new_password = "another-Long-passphrase-7"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{ui_url}/registration")
+        page.fill('input[name="traits.email"]', email)
+        page.click('button[name="method"][value="profile"]')
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[name="method"][value="password"]')
+        page.wait_for_url(f"{ui_url}/**")
+        page.context.clear_cookies()
+        # Forgot the password: ask for a code, read it from the email, enter it.
+        page.goto(f"{ui_url}/recovery")
+        page.fill('input[name="email"]', email)
+        page.click('button[name="method"][value="code"]')
+        expect(page.locator("body")).to_contain_text("An email containing a recovery code has been sent")
+        code = _code_sent_to(sink, email, "recovery")
+        page.fill('input[name="code"]', code)
+        page.click('button[name="method"][value="code"]')
+        page.wait_for_url(f"{ui_url}/settings**")
+        expect(page.locator("body")).to_contain_text("You successfully recovered your account")
+        page.fill('input[name="password"]', new_password)
+        page.click('button[name="method"][value="password"]')
+        expect(page.locator("body")).to_contain_text("Your changes have been saved")
+        # The new password signs in.
+        page.context.clear_cookies()
+        page.goto(f"{ui_url}/login")
+        page.fill('input[name="identifier"]', email)
+        page.fill('input[name="password"]', new_password)
+        page.click('button[name="method"][value="password"]')
+        page.wait_for_url(f"{ui_url}/welcome**")
+        browser.close()
+
+
+def _code_sent_to(sink: SmtpSink, address: str, purpose: str, timeout: float = 15.0) -> str:
+    """The six-digit code of the newest ``purpose`` email to ``address``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for received in reversed(list(sink.received)):
+            text = received.message.get_body(("plain",)).get_content()
+            if address in received.rcpt_tos and purpose in str(received.message["Subject"]).lower():
+                found = re.search(r"\b(\d{6})\b", text)
+                if found:
+                    return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no {purpose} code reached {address}")

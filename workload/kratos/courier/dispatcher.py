@@ -16,8 +16,10 @@ from typing import Any
 from kratos.courier.channel import Channel, DeliveryError
 from kratos.courier.model import DispatchStatus, Message, MessageStatus
 from kratos.courier.pool import MessagePool, Outcome
+from kratos.identity.model import utcnow
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF = 300.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,9 @@ class Dispatcher:
     Every ``pull_wait`` it claims ``pull_count`` messages; a full batch is followed by the next one at
     once, so a backlog drains at the channels' pace. A message goes out through the channel named by its
     ``channel`` (or its type). Success: ``sent`` and a ``success`` dispatch row. A :class:`DeliveryError`
-    (or any error): a ``failed`` row with the error, and back to ``queued``, or ``abandoned`` when it is
-    permanent or the message had ``message_retries`` retries. A batch's outcomes are stored in one
-    transaction, for the messages this worker still holds.
+    (or any error): a ``failed`` row with the error, and back to ``queued`` to wait out :meth:`backoff`, or
+    ``abandoned`` when it is permanent or the message had ``message_retries`` retries. A batch's outcomes
+    are stored in one transaction, for the messages this worker still holds.
     """
 
     def __init__(
@@ -145,9 +147,21 @@ class Dispatcher:
                 exc,
                 exc_info=not isinstance(exc, DeliveryError),
             )
-            status = MessageStatus.ABANDONED if give_up else MessageStatus.QUEUED
-            return Outcome(message.id, status, DispatchStatus.FAILED, error_json(exc))
+            if give_up:
+                return Outcome(message.id, MessageStatus.ABANDONED, DispatchStatus.FAILED, error_json(exc))
+            retry_at = utcnow() + self.backoff(message.send_count)
+            return Outcome(
+                message.id, MessageStatus.QUEUED, DispatchStatus.FAILED, error_json(exc), retry_at=retry_at
+            )
         return Outcome(message.id, MessageStatus.SENT, DispatchStatus.SUCCESS)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a message waits after its ``attempts``-th failure.
+
+        ``pull_wait`` doubled at each failure, at most five minutes: the default five retries ride out a
+        half-minute outage of the mail server, more retries longer ones.
+        """
+        return timedelta(seconds=min(self.settings.pull_wait * 2 ** (attempts - 1), MAX_BACKOFF))
 
     async def _renew(self, ids: list[uuid.UUID]) -> None:
         """Keep the batch's lease while it is out."""

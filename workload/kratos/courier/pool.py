@@ -16,7 +16,7 @@ class Outcome:
     """What became of one claimed message: its new status and the dispatch row to record, if any.
 
     ``attempted`` is False for a message released unsent (a stopping worker): its ``send_count`` is given
-    back.
+    back. ``retry_at``: when a message queued again after a failure may be claimed again.
     """
 
     message_id: uuid.UUID
@@ -24,6 +24,7 @@ class Outcome:
     dispatch: DispatchStatus | None = None
     error: dict[str, Any] | None = None
     attempted: bool = True
+    retry_at: datetime | None = None  # a failed message waits until then before it is claimed again
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from kratos.courier.pool import MessageQuery, Outcome
 from kratos.identity.model import utcnow
 from kratos.persistence.database import Database
 from kratos.persistence.tables import courier_message_dispatches, courier_messages
+from kratos.persistence.types import UTCDateTime
 
 _M = courier_messages.c
 _D = courier_message_dispatches.c
@@ -22,9 +23,12 @@ _PROCESSING = MessageStatus.PROCESSING.value
 
 
 def _claimable(now: Any) -> sa.ColumnElement[bool]:
-    """Queued messages, and processing ones whose worker's lease ran out (it crashed or hangs)."""
+    """Queued messages not waiting out a retry, and processing ones whose worker's lease ran out."""
     return sa.or_(
-        _M.status == MessageStatus.QUEUED.value,
+        sa.and_(
+            _M.status == MessageStatus.QUEUED.value,
+            sa.or_(_M.claimed_until.is_(None), _M.claimed_until <= now),
+        ),
         sa.and_(_M.status == _PROCESSING, _M.claimed_until < now),
     )
 
@@ -113,10 +117,22 @@ class MessageRepository:
             else_=_M.status,
         )
         unsent = [o.message_id for o in outcomes if not o.attempted]
+        retries = {o.retry_at for o in outcomes if o.retry_at is not None}
         values: dict[str, Any] = {
             "status": status,
             "claimed_by": None,
-            "claimed_until": None,
+            "claimed_until": sa.case(
+                *(
+                    (
+                        _M.id.in_([o.message_id for o in outcomes if o.retry_at == at]),
+                        sa.literal(at, UTCDateTime()),
+                    )
+                    for at in retries
+                ),
+                else_=sa.null(),
+            )
+            if retries
+            else None,
             "updated_at": now,
         }
         if unsent:
