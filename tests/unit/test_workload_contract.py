@@ -43,21 +43,25 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
 ]
 
 
+def environment(config: CharmConfig, dsn: str, public_base_url: str) -> dict[str, str]:
+    """The workload's environment as the charm sets it, with test secrets."""
+    secrets = WorkloadSecrets(
+        dsn=dsn,
+        cookie_secret="c" * 32,
+        cipher_secret="x" * 32,
+        smtp_connection_uri="smtp://mail:25/?disable_starttls=true",
+    )
+    return workload_environment(config, secrets, public_base_url=public_base_url)
+
+
 @pytest.mark.parametrize(("options", "relations"), CASES)
 def test_rendered_config_is_valid_for_the_workload(
     options: dict[str, Any], relations: dict[str, Any], tmp_path: Path
 ) -> None:
     config = CharmConfig.from_mapping(options)
     (tmp_path / "kratos.yaml").write_text(render_kratos_config(RenderInputs(config=config, **relations)))
-    env = workload_environment(
-        config,
-        WorkloadSecrets(
-            dsn="postgres://kratos:pw@pg:5432/db",
-            cookie_secret="c" * 32,
-            cipher_secret="x" * 32,
-            smtp_connection_uri="smtp://mail:25/?disable_starttls=true",
-        ),
-        public_base_url=(relations.get("public_url") or "http://kratos:4433") + "/",
+    env = environment(
+        config, "postgres://kratos:pw@pg:5432/db", (relations.get("public_url") or "http://kratos:4433") + "/"
     )
     loaded = kratos_config.load_config([tmp_path / "kratos.yaml"], env=env, check_support=False)
     assert loaded.dsn == env["DSN"]
@@ -82,16 +86,7 @@ def test_default_config_without_mfa_starts_the_workload(tmp_path: Path) -> None:
     (tmp_path / "kratos.yaml").write_text(
         render_kratos_config(RenderInputs(config=config, public_url=PUBLIC, login_ui=LOGIN_UI))
     )
-    env = workload_environment(
-        config,
-        WorkloadSecrets(
-            dsn="memory",
-            cookie_secret="c" * 32,
-            cipher_secret="x" * 32,
-            smtp_connection_uri="smtp://mail:25/?disable_starttls=true",
-        ),
-        public_base_url=PUBLIC + "/",
-    )
+    env = environment(config, "memory", PUBLIC + "/")
     loaded = kratos_config.load_config([tmp_path / "kratos.yaml"], env=env)  # refuses what is unsupported
     flows = loaded.selfservice.flows
     assert (flows.recovery.enabled, flows.recovery.use) == (True, "code")
@@ -104,8 +99,12 @@ def test_default_config_without_mfa_starts_the_workload(tmp_path: Path) -> None:
         registry = await registry_module.Registry.open(loaded)
         try:
             assert registry.cipher.decrypt(registry.cipher.encrypt(b"token")) == b"token"
-            public = httpx.AsyncClient(transport=httpx.ASGITransport(driver.public_app(registry)), base_url=PUBLIC)
-            admin = httpx.AsyncClient(transport=httpx.ASGITransport(driver.admin_app(registry)), base_url=PUBLIC)
+            public = httpx.AsyncClient(
+                transport=httpx.ASGITransport(driver.public_app(registry)), base_url=PUBLIC
+            )
+            admin = httpx.AsyncClient(
+                transport=httpx.ASGITransport(driver.admin_app(registry)), base_url=PUBLIC
+            )
             async with public, admin:
                 flow = (await public.get("/self-service/recovery/api")).json()
                 unknown = await admin.post("/admin/recovery/code", json={"identity_id": str(uuid.uuid4())})

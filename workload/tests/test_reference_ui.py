@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -115,11 +116,7 @@ def test_sign_up_in_two_steps_sign_in_change_settings_and_sign_out(ui_url: str) 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         # Registration: traits first, then the password.
-        page.goto(f"{ui_url}/registration")
-        page.fill('input[name="traits.email"]', email)
-        page.click('button[name="method"][value="profile"]')
-        page.fill('input[name="password"]', PASSWORD)
-        page.click('button[name="method"][value="password"]')
+        _sign_up(page, ui_url, email)
         page.wait_for_url(f"{ui_url}/welcome**")
         page.goto(f"{ui_url}/sessions")
         expect(page.locator("body")).to_contain_text(email)
@@ -152,11 +149,7 @@ def test_recover_an_account_by_code_and_set_a_new_password(ui_url: str, sink: Sm
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
-        page.goto(f"{ui_url}/registration")
-        page.fill('input[name="traits.email"]', email)
-        page.click('button[name="method"][value="profile"]')
-        page.fill('input[name="password"]', PASSWORD)
-        page.click('button[name="method"][value="password"]')
+        _sign_up(page, ui_url, email)
         page.wait_for_url(f"{ui_url}/**")
         page.context.clear_cookies()
         # Forgot the password: ask for a code, read it from the email, enter it.
@@ -180,6 +173,15 @@ def test_recover_an_account_by_code_and_set_a_new_password(ui_url: str, sink: Sm
         page.click('button[name="method"][value="password"]')
         page.wait_for_url(f"{ui_url}/welcome**")
         browser.close()
+
+
+def _sign_up(page: Any, ui_url: str, email: str) -> None:
+    """Registration: traits first, then the password."""
+    page.goto(f"{ui_url}/registration")
+    page.fill('input[name="traits.email"]', email)
+    page.click('button[name="method"][value="profile"]')
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[name="method"][value="password"]')
 
 
 def _code_sent_to(sink: SmtpSink, address: str, purpose: str, timeout: float = 15.0) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kratos.identity.model import Identity
+from kratos.identity.model import Identity, utcnow
 from kratos.identity.pool import AddressKind, IdentityPool
 from kratos.schema.normalize import normalize_email
 from kratos.selfservice.flow.context import FlowContext, json, redirect, wants_json
@@ -194,6 +194,13 @@ class AddressFlowEndpoints(FlowEndpoints):
         if clicked or (flow.type == FlowType.BROWSER and not wants_json(request)):
             return redirect(self.ui_location(flow))
         return json(flow.to_json())
+
+    async def mark_verified(self, identity: Identity, value: str | None) -> None:
+        """Record that ``identity`` proved its verifiable address ``value``."""
+        for address in identity.verifiable_addresses:
+            if value and address.value == value and not address.verified:
+                address.verified, address.status, address.verified_at = True, "completed", utcnow()
+                await self.identities.update_verifiable_address(address)
 
     async def owner(self, secret: OneTimeSecret) -> Identity:
         """The identity a secret was issued for."""

@@ -103,11 +103,8 @@ class RecoveryEndpoints(AddressFlowEndpoints):
     ) -> Response:
         """Verify the address used, sign the identity in and send it on to a settings flow."""
         identity = await self.owner(secret)
-        if secret.issued_by == IssuedBy.SELF_SERVICE and secret.address:
-            for address in identity.verifiable_addresses:
-                if address.value == secret.address and not address.verified:
-                    address.verified, address.status, address.verified_at = True, "completed", utcnow()
-                    await self.identities.update_verifiable_address(address)
+        if secret.issued_by == IssuedBy.SELF_SERVICE:  # the email proved the address; an admin's code did not
+            await self.mark_verified(identity, secret.address)
         flow.state = PASSED
         flow.identity_id = identity.id
         flow.ui.clear_messages()

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kratos.http import csrf
-from kratos.identity.model import Identity, VerifiableAddress, utcnow
+from kratos.identity.model import Identity, VerifiableAddress
 from kratos.selfservice.flow.address_flow import PASSED, AddressFlowEndpoints
 from kratos.selfservice.flow.context import redirect
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
@@ -70,10 +70,7 @@ class VerificationEndpoints(AddressFlowEndpoints):
     ) -> Response:
         """Mark the address verified and offer a way on."""
         identity = await self.owner(secret)
-        for address in identity.verifiable_addresses:
-            if address.value == secret.address:
-                address.verified, address.status, address.verified_at = True, "completed", utcnow()
-                await self.identities.update_verifiable_address(address)
+        await self.mark_verified(identity, secret.address)
         continue_url = flow.return_to or self.after_return_url or self.context.default_return_url
         flow.state = PASSED
         flow.identity_id = identity.id
