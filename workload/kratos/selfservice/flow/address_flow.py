@@ -129,8 +129,11 @@ class AddressFlowEndpoints(FlowEndpoints):
         method = body.get("method") or (challenge.method if secret else None)
         if method != challenge.method:
             return await self.fail(request, flow, message(self.no_strategy_id))
-        if flow.state == PASSED:
-            return await self.fail(request, flow, message(self.retry_success_id))
+        if flow.state == PASSED:  # done already: a new flow to start again from, as upstream
+            return await self.fail(
+                request, await self.replacement(request, flow, session), message(self.retry_success_id)
+            )
+        flow.transient_payload = body.get("transient_payload") or {}
         email = body.get("email")
         if secret and not email:
             return await self.use_secret(request, flow, challenge, str(secret), session)
@@ -180,6 +183,14 @@ class AddressFlowEndpoints(FlowEndpoints):
     ) -> Response:
         """The address is proven."""
         raise NotImplementedError
+
+    async def replacement(self, request: Request, flow: Flow, session: Session | None) -> Flow:
+        """A new flow of the same type in place of a finished one (keeping the browser's CSRF token)."""
+        fresh = await self.new_flow(request, flow.type, session)
+        fresh.csrf_token = flow.csrf_token
+        fresh.ui.set_value("csrf_token", flow.csrf_token)
+        await self.context.flows.create(fresh)
+        return fresh
 
     async def fail(self, request: Request, flow: Flow, text: Message) -> Response:
         """Show the flow again with ``text`` (200 for apps, as upstream; back to the UI for browsers)."""

@@ -183,11 +183,11 @@ class FlowEndpoints:
             if browser and self.needs_csrf(request, flow):
                 self._check_csrf(request, flow, body)
             session = await self.context.sessions.optional(request.headers, request.cookies)
+            flow.ui.clear_messages()
             if not browser and _has_browser_cookies(request):
                 raise ValidationFailed(
                     messages=[message(4000001, _API_COOKIE_REASON, reason=_API_COOKIE_REASON)]
                 )
-            flow.ui.clear_messages()
             flow.transient_payload = body.get("transient_payload")  # each submission brings its own
             return await self.complete(request, flow, body, session)
         except ValidationFailed as failure:

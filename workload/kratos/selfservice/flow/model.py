@@ -67,8 +67,9 @@ class Flow:
             "request_url": self.request_url,
             "ui": self.ui.to_json(),
             "state": self.state,
-            "organization_id": None,
         }
+        if self.kind in (Kind.LOGIN, Kind.REGISTRATION, Kind.SETTINGS):
+            body["organization_id"] = None
         if self.kind == Kind.LOGIN:
             body["created_at"] = self.issued_at
             body["updated_at"] = self.updated_at

@@ -118,8 +118,10 @@ class RecoveryEndpoints(AddressFlowEndpoints):
             continue_with.append({"action": "set_ory_session_token", "ory_session_token": new_session.token})
         settings_flow, token = await self._settings_flow(request, flow, new_session)
         settings_url = self.settings.ui_location(settings_flow)
-        flow.extra["continue_with"] = continue_with or None
         response = await self._answer(request, flow, settings_flow, settings_url, continue_with)
+        # What the flow keeps: the way on, never the session token.
+        kept = [item for item in continue_with if item["action"] != "set_ory_session_token"]
+        flow.extra["continue_with"] = kept or None
         await self.context.flows.update(flow)
         if flow.type == FlowType.BROWSER:
             self.context.set_session_cookie(response, new_session)

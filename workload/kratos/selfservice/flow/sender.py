@@ -106,7 +106,7 @@ class AddressSender:
 
     def submit_url(self, flow: Flow, challenge: Challenge, value: str) -> str:
         """The public link that submits ``value`` to ``flow`` (what emails carry)."""
-        query = urlencode({challenge.field: value, "flow": str(flow.id)})
+        query = urlencode(sorted({challenge.field: value, "flow": str(flow.id)}.items()))  # as Go orders them
         return f"{self.public_base_url}/self-service/{flow.kind.value}?{query}"
 
     async def send(
