@@ -498,3 +498,45 @@ def test_a_changed_email_in_settings_is_verified_again(server: KratosProcess, si
     assert secret_in(wait_for_email(sink, new)[0], method)
     now = HTTP.get(f"{server.admin_url}/admin/identities/{identity['id']}").json()["verifiable_addresses"]
     assert [(a["value"], a["verified"], a["status"]) for a in now] == [(new, False, "sent")]
+
+
+def test_the_official_sdk_reads_every_recovery_and_verification_answer(
+    server: KratosProcess, sink: SmtpSink
+) -> None:
+    """The SDK's models parse each step's flow (nodes, messages, continue_with) as a client sees them."""
+    method = method_of(server)
+    address = email()
+    create_identity(server, address)
+    sdk = ory_kratos_client
+    with sdk.ApiClient(sdk.Configuration(host=server.public_url)) as client:
+        frontend = sdk.FrontendApi(client)
+        body_type = {
+            "code": sdk.UpdateVerificationFlowWithCodeMethod,
+            "link": sdk.UpdateVerificationFlowWithLinkMethod,
+        }
+        verification = frontend.create_native_verification_flow()
+        sent = frontend.update_verification_flow(
+            verification.id, sdk.UpdateVerificationFlowBody(body_type[method](method=method, email=address))
+        )
+        assert sent.state == "sent_email"
+        secret = secret_in(wait_for_email(sink, address)[0], method)
+        if method == "code":
+            passed = frontend.update_verification_flow(
+                verification.id, sdk.UpdateVerificationFlowBody(body_type[method](method="code", code=secret))
+            )
+        else:
+            use_link(httpx.Client(), server, secret)
+            passed = frontend.get_verification_flow(verification.id)
+        assert passed.state == "passed_challenge"
+        assert passed.ui.nodes[0].attributes.actual_instance.href
+
+        recovery = frontend.create_native_recovery_flow()
+        recovery_type = {
+            "code": sdk.UpdateRecoveryFlowWithCodeMethod,
+            "link": sdk.UpdateRecoveryFlowWithLinkMethod,
+        }
+        asked = frontend.update_recovery_flow(
+            recovery.id, sdk.UpdateRecoveryFlowBody(recovery_type[method](method=method, email=address))
+        )
+        assert asked.state == "sent_email"
+        assert [m.id for m in asked.ui.messages or []] == [1060003 if method == "code" else 1060002]
