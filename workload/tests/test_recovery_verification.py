@@ -540,3 +540,16 @@ def test_the_official_sdk_reads_every_recovery_and_verification_answer(
         )
         assert asked.state == "sent_email"
         assert [m.id for m in asked.ui.messages or []] == [1060003 if method == "code" else 1060002]
+
+
+def test_disabled_flows_answer_as_upstream(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> None:
+    """Without recovery and verification, their endpoints answer 400 (browsers go to the error UI)."""
+    for kratos in running_kratos(request, tmp_path_factory, FLOW_OVERRIDES, database="sqlite"):
+        api = HTTP.get(f"{kratos.public_url}/self-service/recovery/api")
+        assert api.status_code == 400
+        assert api.json()["error"]["reason"] == "Recovery is not allowed because it was disabled."
+        browser = HTTP.get(f"{kratos.public_url}/self-service/verification/browser", follow_redirects=False)
+        assert browser.status_code == 303
+        assert browser.headers["location"].startswith(f"{UI}/error?id=")

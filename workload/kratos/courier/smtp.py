@@ -3,9 +3,10 @@
 ``courier.smtp.connection_uri`` decides the transport (:mod:`kratos.config.smtp`): ``smtp://`` insists on
 STARTTLS unless ``?disable_starttls=true``, ``smtps://`` is TLS from the first byte. Certificates are checked
 against the system's CAs (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` add others) for ``server_name`` unless
-``skip_ssl_verify``. One connection is kept open between messages and opened again when it was lost or
-sat idle. A recipient that is not an email address, and any 5xx answer, abandon the message (as upstream);
-connection failures, timeouts and 4xx answers are retried.
+``skip_ssl_verify``. Up to ``connections`` connections (4) carry a batch's messages side by side; each is
+kept open between messages and opened again when it was lost or sat idle. A recipient that is not an email
+address, and any 5xx answer, abandon the message (as upstream); connection failures, timeouts and 4xx
+answers are retried.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
 
@@ -35,6 +37,8 @@ TIMEOUT = 10.0
 """Seconds for connecting and for each SMTP command (upstream: 10 s)."""
 IDLE = 30.0
 """Seconds a kept connection may sit unused before the next message opens a new one."""
+CONNECTIONS = 4
+"""Connections one worker keeps to the server: a batch goes out over them side by side."""
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -77,8 +81,16 @@ def _private(host: str) -> bool:
     return not address.is_global or address.is_multicast
 
 
+@dataclass(slots=True)
+class _Session:
+    """One kept connection and when it last carried a message."""
+
+    client: aiosmtplib.SMTP | None = None
+    used_at: float = 0.0
+
+
 class SmtpChannel:
-    """Sends ``email`` messages through the configured SMTP server, one at a time over a kept connection."""
+    """Sends ``email`` messages through the configured SMTP server over a few kept connections."""
 
     id = "email"
 
@@ -90,6 +102,7 @@ class SmtpChannel:
         disallow_private_ip_ranges: bool = False,
         timeout: float = TIMEOUT,
         idle: float = IDLE,
+        connections: int = CONNECTIONS,
     ) -> None:
         self.smtp = smtp
         self.uri = smtp.uri
@@ -98,9 +111,11 @@ class SmtpChannel:
         self.timeout = timeout
         self.idle = idle
         self._tls = tls_context(smtp, self.uri) if self.uri is not None else None
-        self._client: aiosmtplib.SMTP | None = None
-        self._used_at = 0.0
-        self._lock = asyncio.Lock()
+        # Last in, first out: messages sent one after another keep to one connection.
+        self._sessions: asyncio.LifoQueue[_Session] = asyncio.LifoQueue()
+        self._count = max(1, connections)
+        for _ in range(self._count):
+            self._sessions.put_nowait(_Session())
 
     async def dispatch(self, message: Message) -> None:
         """Send ``message``; raises :class:`DeliveryError` (``permanent`` for a bad recipient or a 5xx)."""
@@ -114,18 +129,23 @@ class SmtpChannel:
                 permanent=True,
             )
         email = self.build(message)
-        async with self._lock:
-            await self._send(email, self.uri)
+        session = await self._sessions.get()
+        try:
+            await self._send(session, email, self.uri)
+        finally:
+            self._sessions.put_nowait(session)
 
     async def close(self) -> None:
-        """Say QUIT on the kept connection, if any."""
-        async with self._lock:
-            client, self._client = self._client, None
+        """Say QUIT on every kept connection (waiting for those in use)."""
+        sessions = [await self._sessions.get() for _ in range(self._count)]
+        for session in sessions:
+            client, session.client = session.client, None
             if client is not None and client.is_connected:
                 try:
                     await client.quit(timeout=2.0)
                 except (aiosmtplib.SMTPException, OSError):
                     client.close()
+            self._sessions.put_nowait(session)
 
     def build(self, message: Message) -> Email:
         """The email: From (with its name), To, Subject, the configured headers, the text and HTML bodies."""
@@ -146,12 +166,12 @@ class SmtpChannel:
             log.exception("unable to render the HTML body of message %s; sending the text alone", message.id)
             return None
 
-    async def _send(self, email: Email, uri: SmtpUri) -> None:
+    async def _send(self, session: _Session, email: Email, uri: SmtpUri) -> None:
         details: dict[str, Any] = {"smtp_server": uri.address}
         utf8 = not all(address.isascii() for address in (email.sender, *email.recipients))
         for attempt in (1, 2):
-            reused = self._client is not None
-            client = await self._connection(uri)
+            reused = session.client is not None
+            client = await self._connection(session, uri)
             try:
                 await client.sendmail(
                     email.sender, email.recipients, email.data, mail_options=["SMTPUTF8"] if utf8 else None
@@ -161,10 +181,10 @@ class SmtpChannel:
                 raise self._refused(refused.code, refused.message, details) from None
             except aiosmtplib.SMTPResponseException as exc:
                 if not client.is_connected:
-                    self._client = None
+                    session.client = None
                 raise self._refused(exc.code, exc.message, details) from None
             except aiosmtplib.SMTPServerDisconnected as exc:
-                self._drop()
+                self._drop(session)
                 if reused and attempt == 1:  # the server closed the idle connection: open a new one
                     continue
                 raise DeliveryError(f"failed to send email via smtp: {exc}", details=details) from None
@@ -173,9 +193,9 @@ class SmtpChannel:
                     f"failed to send email via smtp: {exc}", permanent=True, details=details
                 ) from None
             except (aiosmtplib.SMTPException, OSError) as exc:
-                self._drop()
+                self._drop(session)
                 raise DeliveryError(f"failed to send email via smtp: {exc}", details=details) from None
-            self._used_at = time.monotonic()
+            session.used_at = time.monotonic()
             return
 
     @staticmethod
@@ -187,17 +207,18 @@ class SmtpChannel:
             details={**details, "smtp_code": code, "smtp_message": text},
         )
 
-    def _drop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+    @staticmethod
+    def _drop(session: _Session) -> None:
+        if session.client is not None:
+            session.client.close()
+            session.client = None
 
-    async def _connection(self, uri: SmtpUri) -> aiosmtplib.SMTP:
-        """The kept connection, or a new one when there is none, it was lost, or it sat idle."""
-        client = self._client
-        if client is not None and client.is_connected and time.monotonic() - self._used_at < self.idle:
+    async def _connection(self, session: _Session, uri: SmtpUri) -> aiosmtplib.SMTP:
+        """The session's kept connection, or a new one when there is none, it was lost, or it sat idle."""
+        client = session.client
+        if client is not None and client.is_connected and time.monotonic() - session.used_at < self.idle:
             return client
-        self._drop()
+        self._drop(session)
         details: dict[str, Any] = {"smtp_server": uri.address}
         try:
             client = await self._connect(uri)
@@ -207,8 +228,8 @@ class SmtpChannel:
             raise self._refused(exc.code, exc.message, details) from None
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
             raise DeliveryError(f"unable to connect to the SMTP server: {exc}", details=details) from None
-        self._client = client
-        self._used_at = time.monotonic()
+        session.client = client
+        session.used_at = time.monotonic()
         return client
 
     async def _connect(self, uri: SmtpUri) -> aiosmtplib.SMTP:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 from kratos.config import KratosConfig
 from kratos.driver.registry import Registry
 from kratos.http.urls import fetch_url
+from kratos.selfservice.flow.address_flow import disabled_routes
 from kratos.selfservice.flow.context import CookiePolicy, FlowContext
 from kratos.selfservice.flow.error_endpoint import error_routes
 from kratos.selfservice.flow.login import LoginEndpoints
@@ -182,15 +183,20 @@ def _usable(config: KratosConfig, flow: str) -> str:
 def public_routes(registry: Registry) -> list[Route]:
     """Sessions, logout, errors and every enabled self-service flow."""
     flows = build_selfservice(registry)
-    address_flows = [flow for flow in (flows.recovery, flows.verification) if flow is not None]
+    context = flow_context(registry)
+    address_routes = [
+        route
+        for kind, endpoints in (("recovery", flows.recovery), ("verification", flows.verification))
+        for route in (endpoints.routes() if endpoints else disabled_routes(context, kind))
+    ]
     return [
         *session_handlers(registry).public_routes(),
         *flows.login.routes(),
         *flows.registration.routes(),
         *flows.settings.routes(),
-        *(route for flow in address_flows for route in flow.routes()),
+        *address_routes,
         *LogoutEndpoints(
-            flow_context(registry), registry.config.selfservice.flows.logout.after.default_browser_return_url
+            context, registry.config.selfservice.flows.logout.after.default_browser_return_url
         ).routes(),
         *error_routes(registry.flows),
     ]

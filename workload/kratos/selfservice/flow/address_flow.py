@@ -13,11 +13,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
+from kratos.http.errors import BadRequest
 from kratos.identity.model import Identity, utcnow
 from kratos.identity.pool import AddressKind, IdentityPool
 from kratos.schema.normalize import normalize_email
-from kratos.selfservice.flow.context import FlowContext, json, redirect, wants_json
+from kratos.selfservice.flow.context import FlowContext, error_json, json, redirect, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.model import Flow, FlowType
 from kratos.selfservice.flow.onetime import OneTimeSecret
@@ -25,7 +27,7 @@ from kratos.selfservice.flow.sender import AddressSender, Challenge
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import ValidationFailed
 from kratos.session.model import Session
-from kratos.ui.node import csrf_node, input_node, submit_node
+from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import Message, message
 
 SENT = "sent_email"
@@ -86,8 +88,17 @@ class AddressFlowEndpoints(FlowEndpoints):
 
     def code_form(self, flow: Flow, address: str) -> None:
         """After a code was sent: the code input, the method, and a button to send another."""
-        csrf = flow.ui.find("csrf_token") or csrf_node(flow.csrf_token)
-        code = input_node(
+        flow.ui.nodes = [
+            flow.ui.find("csrf_token") or csrf_node(flow.csrf_token),
+            self.code_input(),
+            input_node("method", "code", "hidden", value="code"),
+            submit_node("code", "code", 1070009),
+            submit_node("code", address, 1070008, name="email"),
+        ]
+
+    def code_input(self) -> Node:
+        """The one-time code field."""
+        return input_node(
             "code",
             "code",
             "text",
@@ -96,13 +107,6 @@ class AddressFlowEndpoints(FlowEndpoints):
             label=message(self.code_label_id),
             **self.code_attributes(),
         )
-        flow.ui.nodes = [
-            csrf,
-            code,
-            input_node("method", "code", "hidden", value="code"),
-            submit_node("code", "code", 1070009),
-            submit_node("code", address, 1070008, name="email"),
-        ]
 
     def code_attributes(self) -> dict[str, Any]:
         """Extra attributes of the code input (recovery restricts it to six digits)."""
@@ -219,3 +223,20 @@ class AddressFlowEndpoints(FlowEndpoints):
         if found is None:
             raise ValidationFailed(messages=[message(self.invalid_ids[self.challenge.method])])
         return found
+
+
+def disabled_routes(context: FlowContext, kind: str) -> list[Route]:
+    """The endpoints of a disabled recovery or verification flow: 400 as upstream (browsers: the error UI)."""
+    reason = f"{kind.capitalize()} is not allowed because it was disabled."
+
+    async def refuse(request: Request) -> Response:
+        error = BadRequest(reason)
+        if request.url.path.endswith("/browser") and not wants_json(request):
+            return await context.browser_error(error)
+        return error_json(error)
+
+    base = f"/self-service/{kind}"
+    return [
+        Route(path, refuse, methods=["GET", "POST"])
+        for path in (f"{base}/browser", f"{base}/api", f"{base}/flows", base)
+    ]

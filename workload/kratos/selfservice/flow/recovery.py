@@ -24,6 +24,7 @@ from kratos.selfservice.flow.sender import Challenge
 from kratos.selfservice.flow.settings import SettingsEndpoints
 from kratos.selfservice.flow.signin import start_session
 from kratos.session.model import Session
+from kratos.ui.node import submit_node
 from kratos.ui.text import message
 
 _LOGGED_IN = "A valid session was detected and thus recovery is not possible."
@@ -81,16 +82,13 @@ class RecoveryEndpoints(AddressFlowEndpoints):
         flow.expires_at = utcnow() + expires_in
         flow.internal["skip_csrf"] = True
         flow.ui.nodes = [node for node in flow.ui.nodes if node.name != "csrf_token"]
+        flow.state = "sent_email"
+        if challenge.method == "code":  # the administrator passes the code on: nothing else to fill in
+            flow.ui.nodes = [self.code_input(), submit_node("code", "code", 1070009)]
         await self.context.flows.create(flow)
         secret = await self.sender.issue(
             flow, challenge, identity, None, expires_in=expires_in, issued_by=IssuedBy.ADMIN
         )
-        flow.state = "sent_email"
-        if challenge.method == "code":
-            self.code_form(flow, "")
-            flow.ui.nodes = [n for n in flow.ui.nodes if n.name not in ("csrf_token", "email")]
-            flow.ui.nodes = [n for n in flow.ui.nodes if n.attributes.get("type") != "hidden"]
-        await self.context.flows.update(flow)
         return flow, secret
 
     async def passed(
