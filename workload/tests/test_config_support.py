@@ -104,8 +104,8 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
         ),
         (
             "selfservice: {flows: {settings: {after: {profile: {hooks: [{hook: verify_new_address}]}}}}}",
-            "selfservice.flows: the hooks verification, verify_new_address and notify_previous_addresses are "
-            "not implemented yet; remove them (registration and settings send verification messages by "
+            "selfservice.flows: the hooks verify_new_address and notify_previous_addresses are not "
+            "implemented yet; remove them (settings send a verification message for a new address by "
             "themselves when selfservice.flows.verification is enabled)",
         ),
         (

@@ -553,3 +553,35 @@ def test_disabled_flows_answer_as_upstream(
         browser = HTTP.get(f"{kratos.public_url}/self-service/verification/browser", follow_redirects=False)
         assert browser.status_code == 303
         assert browser.headers["location"].startswith(f"{UI}/error?id=")
+
+
+def test_the_login_verification_hook_sends_a_message_to_an_unverified_address(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, sink: SmtpSink
+) -> None:
+    config = merged(
+        flows_config(sink, "code"),
+        {
+            "selfservice": {
+                "flows": {
+                    "login": {
+                        "after": {
+                            "password": {
+                                "hooks": [{"hook": "verification"}, {"hook": "show_verification_ui"}]
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+    for kratos in running_kratos(request, tmp_path_factory, config, "--watch-courier", database="sqlite"):
+        address = email()
+        create_identity(kratos, address)
+        login = api_flow(kratos, "login")
+        signed_in = submit(
+            kratos, "login", login["id"], {"method": "password", "identifier": address, "password": PASSWORD}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        shown = [c for c in signed_in.json()["continue_with"] if c["action"] == "show_verification_ui"]
+        assert shown[0]["flow"]["verifiable_address"] == address
+        assert secret_in(wait_for_email(sink, address)[0], "code")

@@ -61,9 +61,9 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
     Unsupported(
         "selfservice.flows",
-        _hook("verification", "verify_new_address", "notify_previous_addresses"),
-        "the hooks verification, verify_new_address and notify_previous_addresses are not implemented yet; "
-        "remove them (registration and settings send verification messages by themselves when "
+        _hook("verify_new_address", "notify_previous_addresses"),
+        "the hooks verify_new_address and notify_previous_addresses are not implemented yet; remove them "
+        "(settings send a verification message for a new address by themselves when "
         "selfservice.flows.verification is enabled)",
     ),
     Unsupported(

@@ -150,7 +150,7 @@ def build_selfservice(registry: Registry) -> SelfService:
             after_return_url=verification.after.default_browser_return_url,
             **shared,
         )
-        built.registration.verifier = built.settings.verifier = built.verification
+        built.login.verifier = built.registration.verifier = built.settings.verifier = built.verification
     if flows.recovery.enabled:
         recovery = flows.recovery
         built.recovery = RecoveryEndpoints(

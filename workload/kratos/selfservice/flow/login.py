@@ -17,6 +17,7 @@ from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import IdentityDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
+from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import LoginStrategy, ValidationFailed
 from kratos.selfservice.strategy.profile.nodes import identifier_label
@@ -49,6 +50,7 @@ class LoginEndpoints(FlowEndpoints):
         self.identities = identities
         self.mitigate_enumeration = mitigate_enumeration
         self.strategies = {strategy.id: strategy for strategy in strategies}
+        self.verifier: VerificationEndpoints | None = None  # set when verification is on
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
         """A second login needs ``refresh=true``."""
@@ -172,4 +174,10 @@ class LoginEndpoints(FlowEndpoints):
         flow.active = strategy.id
         await self.context.flows.update(flow)
         destination = return_url(self.context, flow, self.config.after, strategy.id)
-        return answer(self.context, request, flow, Outcome(identity, signed_in), {}, destination)
+        outcome = Outcome(identity, signed_in)
+        if self.verifier is not None and self.hooks.enabled(strategy.id, "verification"):
+            verify = await self.verifier.start_for(request, flow.type, identity, only_pending=False)
+            if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
+                outcome.continue_with.append(verify)
+                destination = verify["flow"]["url"] or destination
+        return answer(self.context, request, flow, outcome, {}, destination)
