@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from netutil import LoopbackServer
 
 
 @dataclass
@@ -35,12 +36,13 @@ class HookTarget:
 
     answers: dict[str, Answer] = field(default_factory=dict)
     received: list[Recorded] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
+    server: LoopbackServer | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.base_url
 
     def requests(self, path: str) -> list[Recorded]:
         return [r for r in self.received if r.path == path]
@@ -58,24 +60,28 @@ class HookTarget:
                     body = raw.decode(errors="replace")
                 target.received.append(Recorded(self.command, self.path, dict(self.headers), body))
                 answer = target.answers.get(self.path, Answer(204))
-                time.sleep(answer.delay)
+                if target.stopping.wait(answer.delay):
+                    return  # stopping: the client gave up long ago
                 payload = json.dumps(answer.body).encode() if answer.body is not None else b""
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # the client timed out and left
+                    pass
 
             do_POST = do_PUT = do_GET = _handle  # noqa: N815 - the handler's naming
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LoopbackServer(Handler).start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and wait for every request being handled (none outlives the test session)."""
+        self.stopping.set()
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from config_data import MINIMAL
+from netutil import loopback_server
 
 from kratos.config import ConfigError, load_config
 from kratos.config.sections import Courier
@@ -218,14 +218,8 @@ def template_server() -> Iterator[tuple[str, dict[str, bytes]]]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", pages
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(Handler) as server:
+        yield server.base_url, pages
 
 
 def test_config_urls_beat_the_override_directory(

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from netutil import loopback_server
 
 from kratos.schema import (
     IdentitySchema,
@@ -50,12 +50,8 @@ def load_error(document: Any) -> str:
 def http_base() -> Iterator[str]:
     handler = partial(SimpleHTTPRequestHandler, directory=str(DATA))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with loopback_server(handler) as server:
+        yield server.base_url
 
 
 def test_file_absolute_url_keeps_bytes_and_document() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import http.server
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey, import_key
 from kratos_process import KratosProcess
-from netutil import free_port
+from netutil import loopback_server
 
 from kratos.config.sections import TokenizerTemplate
 from kratos.session.errors import TokenizeFailed
@@ -79,10 +78,8 @@ def jwks_server(keys: Keys) -> Iterator[str]:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json"
-    httpd.shutdown()
+    with loopback_server(Handler) as httpd:
+        yield f"{httpd.base_url}/jwks.json"
 
 
 @pytest.fixture(scope="module")
