@@ -585,3 +585,25 @@ def test_the_login_verification_hook_sends_a_message_to_an_unverified_address(
         shown = [c for c in signed_in.json()["continue_with"] if c["action"] == "show_verification_ui"]
         assert shown[0]["flow"]["verifiable_address"] == address
         assert secret_in(wait_for_email(sink, address)[0], "code")
+
+
+def test_a_browser_registration_goes_on_to_a_verification_flow_it_may_read(server: KratosProcess) -> None:
+    with httpx.Client() as browser:
+        flow = browser.get(
+            f"{server.public_url}/self-service/registration/browser", headers={"Accept": "application/json"}
+        ).json()
+        csrf = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")["attributes"][
+            "value"
+        ]
+        form = {"method": "password", "traits.email": email(), "password": PASSWORD, "csrf_token": csrf}
+        done = browser.post(
+            f"{server.public_url}/self-service/registration", params={"flow": flow["id"]}, data=form
+        )
+        assert done.status_code == 303
+        assert done.headers["location"].startswith(f"{UI}/verification?flow=")
+        verification_id = done.headers["location"].split("flow=")[1]
+        shown = browser.get(
+            f"{server.public_url}/self-service/verification/flows", params={"id": verification_id}
+        )
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["state"] == "sent_email"

@@ -219,7 +219,7 @@ class AddressFlowEndpoints(FlowEndpoints):
 
     async def owner(self, secret: OneTimeSecret) -> Identity:
         """The identity a secret was issued for."""
-        found = await self.identities.get(secret.identity_id, credentials=True)
+        found = await self.identities.get(secret.identity_id, credentials=False)
         if found is None:
             raise ValidationFailed(messages=[message(self.invalid_ids[self.challenge.method])])
         return found

@@ -176,7 +176,9 @@ class LoginEndpoints(FlowEndpoints):
         destination = return_url(self.context, flow, self.config.after, strategy.id)
         outcome = Outcome(identity, signed_in)
         if self.verifier is not None and self.hooks.enabled(strategy.id, "verification"):
-            verify = await self.verifier.start_for(request, flow.type, identity, only_pending=False)
+            verify = await self.verifier.start_for(
+                request, flow.type, identity, only_pending=False, csrf_token=outcome.csrf_token
+            )
             if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
                 outcome.continue_with.append(verify)
                 destination = verify["flow"]["url"] or destination

@@ -136,7 +136,15 @@ class RegistrationEndpoints(FlowEndpoints):
             )
         destination = return_url(self.context, flow, self.config.after, strategy.id)
         if self.verifier is not None:
-            verify = await self.verifier.start_for(request, flow.type, identity, only_pending=False)
+            verify = await self.verifier.start_for(
+                request,
+                flow.type,
+                identity,
+                only_pending=False,
+                csrf_token=outcome.csrf_token
+                if new_session
+                else None,  # the answer rotates it with a session
+            )
             if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
                 outcome.continue_with.append(verify)
                 destination = verify["flow"]["url"] or destination

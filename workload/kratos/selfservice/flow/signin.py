@@ -24,6 +24,8 @@ class Outcome:
     identity: Identity
     session: Session | None
     continue_with: list[dict[str, Any]] = field(default_factory=list)
+    # The browser's new CSRF token (the identity changed); flows started on the way carry it already.
+    csrf_token: str = field(default_factory=csrf.new_token)
 
 
 def return_url(context: FlowContext, flow: Flow, after: Any, method: str) -> str:
@@ -73,7 +75,7 @@ def answer(
         response = redirect(destination)
     if session is not None:
         context.set_session_cookie(response, session)
-        context.set_csrf_cookie(response, csrf.new_token())  # a new identity, a new CSRF token
+        context.set_csrf_cookie(response, outcome.csrf_token)  # a new identity, a new CSRF token
     return response
 
 

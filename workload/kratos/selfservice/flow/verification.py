@@ -86,18 +86,25 @@ class VerificationEndpoints(AddressFlowEndpoints):
         return self.show(request, flow)
 
     async def start_for(
-        self, request: Request, flow_type: FlowType, identity: Identity, *, only_pending: bool
+        self,
+        request: Request,
+        flow_type: FlowType,
+        identity: Identity,
+        *,
+        only_pending: bool,
+        csrf_token: str | None = None,
     ) -> dict[str, Any] | None:
         """Send a secret to the first address of ``identity`` that needs one, in a new flow in ``sent_email``.
 
-        Returns its ``show_verification_ui`` continuation; ``only_pending`` skips addresses sent to before.
+        Returns its ``show_verification_ui`` continuation; ``only_pending`` skips addresses sent to before;
+        ``csrf_token``: the browser's CSRF token once this request's answer is out, if it changes it.
         """
         for address in identity.verifiable_addresses:
             if address.verified or not address.value or (only_pending and address.status != "pending"):
                 continue
             flow = await self.new_flow(request, flow_type, None)
-            if flow_type == FlowType.BROWSER:
-                flow.csrf_token = csrf.mask(self.context.csrf_token(request)[0])
+            if flow_type == FlowType.BROWSER:  # the token the answer sets, else the browser's own
+                flow.csrf_token = csrf.mask(csrf_token or self.context.csrf_token(request)[0])
                 flow.ui.set_value("csrf_token", flow.csrf_token)
             await self.context.flows.create(flow)
             await self.sender.send(flow, self.challenge, identity, address.value, False)
