@@ -32,8 +32,10 @@ import yaml
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "workload" / "tests"))
+sys.path.insert(0, str(HERE.parent))
 
 from kratos_process import base_config, merged  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from netutil import free_port  # noqa: E402
 from postgres import PostgresCluster, start_postgres  # noqa: E402
 
@@ -321,16 +323,6 @@ def report(results: list[Result]) -> None:
         )
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -348,7 +340,7 @@ def main() -> None:
     if "upstream" in names and not Path(args.upstream).is_file():
         sys.exit(f"--upstream: {args.upstream} not found (build it with ../shared/tools/upstream-kratos.sh)")
     clis = {"ours": [sys.executable, "-m", "kratos"], "upstream": [args.upstream]}
-    print(f"machine: {os.cpu_count()} cores, {_cpu_model()}; pinning {'on' if PINNABLE else 'unavailable'}")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; pinning {'on' if PINNABLE else 'unavailable'}")
     print(f"{args.messages} messages per run; courier.worker.pull_wait {PULL_WAIT}", flush=True)
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp, start_postgres() as cluster:

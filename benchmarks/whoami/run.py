@@ -32,8 +32,10 @@ import httpx
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "workload" / "tests"))
+sys.path.insert(0, str(HERE.parent))
 
 from kratos_process import KratosProcess  # noqa: E402
+from machine import cpu_model  # noqa: E402
 from postgres import PostgresCluster, start_postgres  # noqa: E402
 
 PASSWORD = "a benchmark passphrase 42"
@@ -263,7 +265,7 @@ def main() -> None:
     commands = {"ours": [sys.executable, "-m", "kratos"], "upstream": [args.upstream]}
     names = args.servers.split(",")
     connections = [int(n) for n in args.connections.split(",")]
-    print(f"machine: {os.cpu_count()} cores, {_cpu_model()}; pinning {'on' if PINNABLE else 'unavailable'}")
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; pinning {'on' if PINNABLE else 'unavailable'}")
     with tempfile.TemporaryDirectory() as tmp, start_postgres() as cluster:
         workdir = Path(tmp)
         databases = {name: cluster.create_database(name) for name in names}
@@ -326,16 +328,6 @@ def _describe(result: WrkResult) -> str:
         f"{result.requests_per_second:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
         f"{result.cpu_ms:.2f} ms CPU/request{failed}"
     )
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def report(
