@@ -19,6 +19,7 @@ from kratos.hash.cipher import Cipher, make_cipher
 from kratos.hash.hasher import PasswordHasher
 from kratos.hash.params import Argon2Params, BcryptParams
 from kratos.identity.admin.importer import IdentityImporter
+from kratos.identity.factors import AalPolicy
 from kratos.identity.manager import IdentityManager
 from kratos.persistence.codes import CodeRepository
 from kratos.persistence.courier import MessageRepository
@@ -94,7 +95,10 @@ class Registry:
             raise
         messages = MessageRepository(db)
         identities = IdentityManager(
-            IdentityRepository(db), schemas, public_base_url=str(config.serve.public.base_url)
+            IdentityRepository(db),
+            schemas,
+            public_base_url=str(config.serve.public.base_url),
+            aal=aal_policy(config),
         )
         return cls(
             config=config,
@@ -160,4 +164,16 @@ def make_hasher(config: KratosConfig) -> PasswordHasher:
             key_length=argon2.key_length,
         ),
         max_concurrency=os.cpu_count() or 1,
+    )
+
+
+def aal_policy(config: KratosConfig) -> AalPolicy:
+    """Which credentials count towards an identity's available AAL: those of the enabled methods."""
+    methods = config.selfservice.methods
+    kinds = ("password", "oidc", "totp", "lookup_secret", "webauthn", "passkey", "code")
+    return AalPolicy(
+        enabled=frozenset(kind for kind in kinds if getattr(methods, kind).enabled),
+        code_passwordless=methods.code.enabled and methods.code.passwordless_enabled,
+        code_mfa=methods.code.enabled and methods.code.mfa_enabled,
+        password_migration_hook=methods.password.config.migrate_hook.enabled,
     )

@@ -23,6 +23,7 @@ from kratos.selfservice.flow.sender import AddressSender, Challenge, identity_fo
 from kratos.selfservice.flow.settings import SettingsEndpoints
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks, build_hooks
+from kratos.selfservice.strategy.base import SecondFactorStrategy
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
 from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
@@ -77,6 +78,7 @@ def build_selfservice(registry: Registry) -> SelfService:
     )
     profile = [ProfileStrategy()] if methods.profile.enabled else []
     login = [*password]
+    second_factors: list[SecondFactorStrategy] = []
     registration = [*password]
     settings = [*profile, *password]
 
@@ -97,10 +99,12 @@ def build_selfservice(registry: Registry) -> SelfService:
         login=LoginEndpoints(
             context,
             flows.login,
-            hooks("login", flows.login, ids(login)),
+            hooks("login", flows.login, ids([*login, *second_factors])),
             registry.schemas,
             registry.identities.pool,
             login,
+            second_factors=second_factors,
+            required_aal=config.session.whoami.required_aal,
             mitigate_enumeration=config.security.account_enumeration.mitigate,
         ),
         registration=RegistrationEndpoints(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kratos.identity.model import Credentials, CredentialsType
@@ -52,3 +53,42 @@ def _social_links(credential: Credentials, config: Mapping[str, Any]) -> int:
             if p.get("provider") == provider and p.get("subject") == subject and provider and subject
         )
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class AalPolicy:
+    """How an identity's highest reachable AAL is counted: only the enabled methods' credentials count."""
+
+    enabled: frozenset[str] = frozenset({CredentialsType.PASSWORD})
+    code_passwordless: bool = False
+    code_mfa: bool = False
+    password_migration_hook: bool = False
+
+    def available(self, credentials: Mapping[str, Credentials]) -> str:
+        """``aal2`` with a usable second factor, ``aal1`` with a first factor, else ``aal0``."""
+        if self.second_factors(credentials):
+            return "aal2"
+        enabled = {kind: c for kind, c in credentials.items() if kind in self.enabled}
+        first = count_first_factors(
+            enabled,
+            password_migration_hook=self.password_migration_hook,
+            code_passwordless=self.code_passwordless,
+        )
+        return "aal1" if first else "aal0"
+
+    def second_factors(self, credentials: Mapping[str, Credentials]) -> int:
+        """How many second factors of enabled methods are set up (a backup code list counts as one)."""
+        count = 0
+        for kind, credential in credentials.items():
+            if kind not in self.enabled:
+                continue
+            config: Any = credential.config if isinstance(credential.config, dict) else {}
+            if kind == CredentialsType.TOTP:
+                count += str(config.get("totp_url") or "").startswith("otpauth://")
+            elif kind == CredentialsType.LOOKUP_SECRET:
+                count += bool(config.get("recovery_codes"))
+            elif kind == CredentialsType.WEBAUTHN:
+                count += sum(1 for key in config.get("credentials") or () if not key.get("is_passwordless"))
+            elif kind == CredentialsType.CODE and self.code_mfa:
+                count += bool(config.get("addresses") or config.get("address_type"))
+        return count

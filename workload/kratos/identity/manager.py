@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from kratos.identity.errors import DuplicateIdentifier, IdentityNotFound, InvalidIdentity, UnknownSchema
+from kratos.identity.factors import AalPolicy
 from kratos.identity.model import (
     Credentials,
     CredentialsType,
@@ -32,10 +33,17 @@ class IdentityManager:
     :mod:`kratos.identity.errors` otherwise.
     """
 
-    def __init__(self, pool: IdentityPool, schemas: SchemaRegistry, public_base_url: str) -> None:
+    def __init__(
+        self,
+        pool: IdentityPool,
+        schemas: SchemaRegistry,
+        public_base_url: str,
+        aal: AalPolicy | None = None,
+    ) -> None:
         self.pool = pool
         self.schemas = schemas
         self.public_base_url = public_base_url
+        self.aal = aal or AalPolicy()
 
     def schema_url(self, identity: Identity) -> str:
         """The public URL of the identity's schema."""
@@ -142,6 +150,7 @@ class IdentityManager:
         identity.recovery_addresses = _merge_recovery(
             identity.recovery_addresses, extension.recovery_addresses
         )
+        identity.available_aal = self.aal.available(identity.credentials)
 
 
 def _check_lengths(extension: TraitsExtension) -> None:

@@ -69,6 +69,18 @@ class SessionManager:
         await self.pool.create(session, token_hash(token), token_hash(logout))
         return session
 
+    async def add_method(self, session: Session, method: str, aal: str) -> None:
+        """Record ``method`` completed at ``aal`` on an existing session (a refresh or a step-up).
+
+        As upstream, the session counts as authenticated now and its lifespan starts again.
+        """
+        completed = AuthenticationMethod(method, aal)
+        session.authentication_methods.append(completed)
+        session.aal = aal_of(session.authentication_methods)
+        session.authenticated_at = completed.completed_at
+        session.expires_at = completed.completed_at + self.lifespan
+        await self.pool.add_method(session)
+
     def logout_token(self, session: Session) -> str:
         """The token that ends ``session`` from ``/self-service/logout``."""
         return logout_token(self.logout_secret, session.id)
@@ -123,3 +135,14 @@ def aal_of(methods: list[AuthenticationMethod]) -> str:
     """``aal2`` when the methods include a first and a second factor, else ``aal1``."""
     levels = {method.aal for method in methods}
     return "aal2" if {"aal1", "aal2"} <= levels else "aal1"
+
+
+def satisfies(session: Session, required_aal: str) -> bool:
+    """Whether ``session`` meets ``required_aal`` (``aal1`` or ``highest_available``).
+
+    ``highest_available`` asks for aal2 from identities that have a second factor (their stored
+    ``available_aal``), so the session's identity must be loaded.
+    """
+    if session.aal == "aal2" or required_aal == "aal1":
+        return True
+    return session.identity is None or session.identity.available_aal != "aal2"

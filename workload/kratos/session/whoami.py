@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import cookie_parser
 from starlette.types import Receive, Scope, Send
 
-from kratos.http.errors import BadRequest, Forbidden, InternalError, KratosError, Unauthorized
+from kratos.http.errors import BadRequest, InternalError, KratosError, Unauthorized
 from kratos.schema import schema_url
-from kratos.session.errors import TokenizeFailed
+from kratos.session.errors import AalNotSatisfied, TokenizeFailed, aal2_login_url
 from kratos.session.manager import SessionManager
 from kratos.session.tokenizer import Tokenizer
 from kratos.session.tokens import token_hash
@@ -28,25 +28,6 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})
 _HEADERS = {b"x-session-token": "x-session-token", b"authorization": "authorization", b"cookie": "cookie"}
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
-
-
-class AalNotSatisfied(Forbidden):
-    """403 ``session_aal2_required``: the session must be stepped up with a second factor."""
-
-    error_id = "session_aal2_required"
-
-    def __init__(self, redirect_browser_to: str) -> None:
-        super().__init__(
-            "An active session was found but it does not fulfill the requested Authenticator Assurance "
-            "Level. Please verify yourself with a second factor to resolve this issue.",
-            message="Session does not fulfill the requested Authenticator Assurance Level",
-            details={"redirect_browser_to": redirect_browser_to},
-        )
-        self.redirect_browser_to = redirect_browser_to
-
-    def to_dict(self) -> dict[str, Any]:
-        """The error plus ``redirect_browser_to``, as upstream."""
-        return {**super().to_dict(), "redirect_browser_to": self.redirect_browser_to}
 
 
 def _rendered(error: KratosError) -> tuple[int, bytes]:
@@ -70,8 +51,7 @@ class Whoami:
         self.tokenizer = tokenizer
         self._schema_urls: dict[str, str] = {}
         self._unauthorized = _rendered(Unauthorized("No valid session credentials found in the request."))
-        login = f"{public_base_url.rstrip('/')}/self-service/login/browser?{urlencode({'aal': 'aal2'})}"
-        self._aal2_required = _rendered(AalNotSatisfied(login))
+        self._aal2_required = _rendered(AalNotSatisfied(aal2_login_url(public_base_url)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer with the session, or Kratos's error JSON."""

@@ -193,9 +193,8 @@ class FlowEndpoints:
         except ValidationFailed as failure:
             return await self._show_again(request, flow, failure)
         except KratosError as error:
-            if browser and not wants_json(request):
-                location = getattr(error, "redirect_browser_to", None)
-                return redirect(location) if location else await self.context.browser_error(error)
+            if browser:
+                return await self._browser_failure(request, error)
             raise
 
     async def read_body(self, request: Request) -> dict[str, Any]:
@@ -244,7 +243,8 @@ class FlowEndpoints:
     async def _browser_failure(self, request: Request, error: KratosError) -> Response:
         if wants_json(request):
             return error_json(error)
-        return await self.context.browser_error(error)
+        location = getattr(error, "redirect_browser_to", None)
+        return redirect(location) if location else await self.context.browser_error(error)
 
 
 def _has_browser_cookies(request: Request) -> bool:

@@ -30,6 +30,18 @@ class SessionInactive(Unauthorized):
         )
 
 
+class SessionAal1Required(Unauthorized):
+    """``aal=aal2`` asked for without a session to step up."""
+
+    error_id = "session_aal1_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You can not requested a higher AAL (AAL2/AAL3) without an active session.",
+            message="aal2 and aal3 can only be requested if a session exists already",
+        )
+
+
 class ReturnToForbidden(BadRequest):
     """``return_to`` is not an allowed return URL."""
 

@@ -4,28 +4,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kratos.config.selfservice import LoginFlow
-from kratos.identity.model import State
+from kratos.http.errors import BadRequest
+from kratos.identity.model import Identity, State
 from kratos.identity.pool import IdentityPool
 from kratos.schema import SchemaRegistry
-from kratos.selfservice.flow.context import FlowContext
+from kratos.selfservice.flow.context import FlowContext, error_json, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
-from kratos.selfservice.flow.errors import IdentityDisabled, SessionAlreadyAvailable
+from kratos.selfservice.flow.errors import (
+    BrowserLocationChangeRequired,
+    IdentityDisabled,
+    SessionAal1Required,
+    SessionAlreadyAvailable,
+)
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import LoginStrategy, ValidationFailed
+from kratos.selfservice.strategy.base import LoginStrategy, SecondFactorStrategy, ValidationFailed
 from kratos.selfservice.strategy.profile.nodes import identifier_label
-from kratos.session.model import AuthenticationMethod, Session
+from kratos.session.errors import aal2_login_url
+from kratos.session.manager import satisfies
+from kratos.session.model import Session
 from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import message
 
 IDENTIFIER_FIRST = "identifier_first"
+AAL1, AAL2 = "aal1", "aal2"
+_ALREADY = (
+    "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?"
+)
+_STEP_UP = "The session needs a second factor: continue the login with aal=aal2."
 
 
 class LoginEndpoints(FlowEndpoints):
@@ -42,6 +56,8 @@ class LoginEndpoints(FlowEndpoints):
         identities: IdentityPool,
         strategies: Sequence[LoginStrategy],
         *,
+        second_factors: Sequence[SecondFactorStrategy] = (),
+        required_aal: str = "highest_available",
         mitigate_enumeration: bool = False,
     ) -> None:
         super().__init__(context, config.ui_url, config.lifespan, hooks)
@@ -50,20 +66,31 @@ class LoginEndpoints(FlowEndpoints):
         self.identities = identities
         self.mitigate_enumeration = mitigate_enumeration
         self.strategies = {strategy.id: strategy for strategy in strategies}
+        self.second_factors = {strategy.id: strategy for strategy in second_factors}
+        self.required_aal = required_aal  # what whoami will ask of the session (session.whoami.required_aal)
         self.verifier: VerificationEndpoints | None = None  # set when verification is on
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
-        """A second login needs ``refresh=true``."""
+        """A second login needs ``refresh=true``; ``aal=aal2`` steps an aal1 session up."""
         refresh = request.query_params.get("refresh", "").lower() == "true"
-        if session is not None and not refresh:
-            raise SessionAlreadyAvailable(
-                "A valid session was detected and thus login is not possible. "
-                "Did you forget to set `?refresh=true`?"
+        aal = request.query_params.get("aal") or AAL1
+        if aal not in (AAL1, AAL2):
+            raise BadRequest(
+                "Unable to parse AuthenticationMethod Assurance Level (AAL): "
+                f"expected one of [{AAL1}, {AAL2}] but got {aal}"
             )
-        return {"refresh": refresh and session is not None, "requested_aal": "aal1"}
+        if aal == AAL2 and session is None:
+            raise SessionAal1Required()
+        if session is not None and not refresh and (aal == AAL1 or session.aal == AAL2):
+            raise SessionAlreadyAvailable(_ALREADY)
+        return {"refresh": refresh and session is not None, "requested_aal": aal}
 
     async def populate(self, flow: Flow, session: Session | None) -> None:
-        """The methods' nodes, or the identifier alone first."""
+        """The methods' nodes, or the identifier alone first; second factors for ``aal=aal2``."""
+        if flow.extra.get("requested_aal") == AAL2:
+            assert session is not None
+            await self._second_factors(flow, session)
+            return
         if self.config.style == IDENTIFIER_FIRST and session is None:
             self._identification(flow, "")
             return
@@ -84,6 +111,18 @@ class LoginEndpoints(FlowEndpoints):
             for button in flow.ui.nodes:
                 if button.name == "method" and button.label and button.label.id == 1010022:
                     button.label = message(1010001)
+
+    async def _second_factors(self, flow: Flow, session: Session) -> None:
+        """The forms of the second factors the identity has set up."""
+        identity = await self.identities.get(session.identity_id)
+        flow.ui.nodes = []
+        for strategy in self.second_factors.values():
+            if identity is not None:
+                strategy.populate_second_factor(flow, identity)
+        if flow.ui.nodes or flow.type == FlowType.BROWSER:
+            flow.ui.nodes.insert(0, csrf_node(flow.csrf_token))
+        if session.aal != AAL2:
+            flow.ui.messages.append(message(1010004))
 
     def _identifier_node(self, value: str, hidden: bool) -> Node:
         return input_node(
@@ -135,11 +174,10 @@ class LoginEndpoints(FlowEndpoints):
         """Authenticate with the submitted method, then run the after hooks."""
         method = body.get("method")
         refresh = bool(flow.extra.get("refresh"))
+        if flow.extra.get("requested_aal") == AAL2:
+            return await self._complete_second_factor(request, flow, body, session)
         if session is not None and not refresh:
-            raise SessionAlreadyAvailable(
-                "A valid session was detected and thus login is not possible. "
-                "Did you forget to set `?refresh=true`?"
-            )
+            raise SessionAlreadyAvailable(_ALREADY)
         if method == IDENTIFIER_FIRST and self.config.style == IDENTIFIER_FIRST:
             await self._identify(flow, body.get("identifier"))
             flow.active = IDENTIFIER_FIRST
@@ -156,30 +194,85 @@ class LoginEndpoints(FlowEndpoints):
         ):
             raise ValidationFailed(messages=[message(4000010)])
         if refresh and session is not None:
-            session.authentication_methods.append(AuthenticationMethod(strategy.id, "aal1"))
-            session.authenticated_at = session.authentication_methods[-1].completed_at
-            await self.context.sessions.pool.add_method(session)
+            await self.context.sessions.add_method(session, strategy.id, AAL1)
             session.identity = identity
-            signed_in = session
-        else:
-            revoke = self.hooks.enabled(strategy.id, "revoke_active_sessions")
-            signed_in = await start_session(self.context, request, identity, strategy.id, revoke)
+            return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
+        revoke = self.hooks.enabled(strategy.id, "revoke_active_sessions")
+        signed_in = await start_session(self.context, request, identity, strategy.id, revoke)
+        return await self._finish(request, flow, strategy.id, identity, signed_in, new_session=True)
+
+    async def _complete_second_factor(
+        self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
+    ) -> Response:
+        """Step the flow's session up to aal2 with the submitted second factor."""
+        if session is None:
+            raise SessionAal1Required()
+        if session.aal == AAL2 and not flow.extra.get("refresh"):
+            raise SessionAlreadyAvailable(_ALREADY)
+        method = body.get("method")
+        strategy = self.second_factors.get(method) if isinstance(method, str) else None
+        if strategy is None:
+            raise ValidationFailed(messages=[message(4010002)])
+        identity = await self.identities.get(session.identity_id)
+        if identity is None or identity.state != State.ACTIVE:
+            raise IdentityDisabled()
+        await strategy.verify_second_factor(flow, body, identity)
+        await self.context.sessions.add_method(session, strategy.id, AAL2)
+        session.identity = identity
+        return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
+
+    async def _finish(
+        self,
+        request: Request,
+        flow: Flow,
+        method: str,
+        identity: Identity,
+        signed_in: Session,
+        *,
+        new_session: bool,
+    ) -> Response:
+        """After hooks, the flow's end, verification, and the answer (or the way on to a second factor)."""
         try:
-            await self.hooks.post_persist(strategy.id, request, flow, identity, signed_in)
+            await self.hooks.post_persist(method, request, flow, identity, signed_in)
         except BaseException:
-            if not refresh:  # a web hook refused the login: the new session must not stay usable
+            if new_session:  # a web hook refused the login: the new session must not stay usable
                 await self.context.sessions.pool.revoke(signed_in.id)
             raise
         flow.state = "passed_challenge"
-        flow.active = strategy.id
+        flow.active = method
         await self.context.flows.update(flow)
-        destination = return_url(self.context, flow, self.config.after, strategy.id)
+        destination = return_url(self.context, flow, self.config.after, method)
         outcome = Outcome(identity, signed_in)
-        if self.verifier is not None and self.hooks.enabled(strategy.id, "verification"):
+        if self.verifier is not None and self.hooks.enabled(method, "verification"):
             verify = await self.verifier.start_for(
                 request, flow.type, identity, only_pending=False, csrf_token=outcome.csrf_token
             )
-            if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
+            if verify is not None and self.hooks.enabled(method, "show_verification_ui"):
                 outcome.continue_with.append(verify)
                 destination = verify["flow"]["url"] or destination
+        if not satisfies(signed_in, self.required_aal):
+            return self._second_factor_required(request, flow, outcome)
         return answer(self.context, request, flow, outcome, {}, destination)
+
+    def _second_factor_required(self, request: Request, flow: Flow, outcome: Outcome) -> Response:
+        """The session is aal1 but whoami will ask for aal2: send browsers on to the second factor.
+
+        Apps get their session without its identity, as upstream answers.
+        """
+        login = aal2_login_url(self.context.public_base_url, _passed_on(flow.request_url))
+        if flow.type == FlowType.API:
+            outcome.hide_identity = True
+            return answer(self.context, request, flow, outcome, {}, login)
+        if wants_json(request):
+            response = error_json(BrowserLocationChangeRequired(login, _STEP_UP))
+            assert outcome.session is not None
+            self.context.set_session_cookie(response, outcome.session)
+            self.context.set_csrf_cookie(response, outcome.csrf_token)
+            return response
+        return answer(self.context, request, flow, outcome, {}, login)
+
+
+def _passed_on(request_url: str) -> str | None:
+    """The ``return_to`` a first-factor login passes on to its second factor, as upstream does."""
+    values = parse_qs(urlsplit(request_url).query).get("return_to")
+    return values[0] if values else None

@@ -21,6 +21,8 @@ from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import SettingsStrategy, ValidationFailed
+from kratos.session.errors import AalNotSatisfied, aal2_login_url
+from kratos.session.manager import satisfies
 from kratos.session.model import Session
 from kratos.ui.node import csrf_node
 from kratos.ui.text import message
@@ -70,10 +72,16 @@ class SettingsEndpoints(FlowEndpoints):
         return await super().init_browser(request)
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
-        """A session is required."""
+        """A session is required, at ``settings.required_aal``."""
         if session is None:
             raise SessionInactive()
+        self._require_aal(session, str(request.url) if request.query_params.get("return_to") else None)
         return {}
+
+    def _require_aal(self, session: Session, return_to: str | None) -> None:
+        """:class:`AalNotSatisfied` (on to the second factor, then ``return_to``) below the required AAL."""
+        if not satisfies(session, self.config.required_aal):
+            raise AalNotSatisfied(aal2_login_url(self.context.public_base_url, return_to))
 
     async def populate(self, flow: Flow, session: Session | None) -> None:
         """Every method's settings form for the identity."""
@@ -96,6 +104,7 @@ class SettingsEndpoints(FlowEndpoints):
             raise SessionInactive()
         if session.identity_id != flow.identity_id:
             raise IdentityMismatch()
+        self._require_aal(session, self.ui_location(flow))
 
     async def complete(
         self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
@@ -105,6 +114,7 @@ class SettingsEndpoints(FlowEndpoints):
             raise SessionInactive()
         if session.identity_id != flow.identity_id:
             raise IdentityMismatch()
+        self._require_aal(session, str(request.url))
         method = body.get("method")
         strategy = self.strategies.get(method) if isinstance(method, str) else None
         if strategy is None:

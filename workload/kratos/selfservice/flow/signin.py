@@ -24,6 +24,7 @@ class Outcome:
     identity: Identity
     session: Session | None
     continue_with: list[dict[str, Any]] = field(default_factory=list)
+    hide_identity: bool = False  # an aal1 session that still needs its second factor
     # The browser's new CSRF token (the identity changed); flows started on the way carry it already.
     csrf_token: str = field(default_factory=csrf.new_token)
 
@@ -62,13 +63,13 @@ def answer(
     session = outcome.session
     if flow.type == FlowType.API:
         if session is not None:
-            body["session"] = session.to_json(_public_identity(context, outcome.identity))
+            body["session"] = session.to_json(_public_identity(context, outcome))
             body["session_token"] = session.token
         body["continue_with"] = outcome.continue_with or None
         return json(body)
     if wants_json(request):
         if session is not None:
-            body["session"] = session.to_json(_public_identity(context, outcome.identity))
+            body["session"] = session.to_json(_public_identity(context, outcome))
         body["continue_with"] = outcome.continue_with or None
         response = json(body)
     else:
@@ -79,5 +80,7 @@ def answer(
     return response
 
 
-def _public_identity(context: FlowContext, identity: Identity) -> dict[str, Any]:
-    return identity.to_json(context.schema_url(identity), admin=False)
+def _public_identity(context: FlowContext, outcome: Outcome) -> dict[str, Any] | None:
+    if outcome.hide_identity:
+        return None
+    return outcome.identity.to_json(context.schema_url(outcome.identity), admin=False)

@@ -63,3 +63,17 @@ class SettingsStrategy(Protocol):
     ) -> bool:
         """Apply the submission to ``identity`` (not stored yet); whether it needs a privileged session."""
         ...
+
+
+class SecondFactorStrategy(Protocol):
+    """A method that steps a signed-in session up to aal2 (TOTP, backup codes, security keys, codes)."""
+
+    id: str
+
+    def populate_second_factor(self, flow: Flow, identity: Identity) -> None:
+        """Add the method's nodes to an aal2 login form, if ``identity`` has this method set up."""
+        ...
+
+    async def verify_second_factor(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
+        """Check the submission proves the second factor of ``identity``; :class:`ValidationFailed` if not."""
+        ...
