@@ -25,12 +25,7 @@ def load(tmp_path: Path, extra: str, *, check_support: bool = True) -> list[str]
 
 
 QUICKSTARTS = {
-    "quickstart-email-password.kratos.yml": [
-        "selfservice.methods.totp: TOTP is not implemented yet; "
-        "set selfservice.methods.totp.enabled to false",
-        "selfservice.methods.lookup_secret: lookup secret (recovery code) sign-in is not implemented yet; "
-        "set selfservice.methods.lookup_secret.enabled to false",
-    ],
+    "quickstart-email-password.kratos.yml": [],
     "quickstart-all-strategies.kratos.yml": [
         "selfservice.methods.webauthn: WebAuthn is not implemented yet; "
         "set selfservice.methods.webauthn.enabled to false",
@@ -59,9 +54,12 @@ def test_quickstart_loads_without_support_check(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(QUICKSTARTS))
 def test_quickstart_refuses_exactly_its_unsupported_parts(name: str) -> None:
-    with pytest.raises(ConfigError) as caught:
+    try:
         load_config([DATA / name], env={})
-    assert caught.value.problems == QUICKSTARTS[name]
+        problems: list[str] = []
+    except ConfigError as caught:
+        problems = caught.problems
+    assert problems == QUICKSTARTS[name]
 
 
 def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) -> None:

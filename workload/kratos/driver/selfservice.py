@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
@@ -23,10 +24,12 @@ from kratos.selfservice.flow.sender import AddressSender, Challenge, identity_fo
 from kratos.selfservice.flow.settings import SettingsEndpoints
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks, build_hooks
-from kratos.selfservice.strategy.base import SecondFactorStrategy
+from kratos.selfservice.strategy.base import SecondFactorStrategy, SettingsStrategy
+from kratos.selfservice.strategy.lookup_secret.strategy import LookupSecretStrategy
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
 from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
+from kratos.selfservice.strategy.totp.strategy import TotpStrategy
 from kratos.session.handlers import SessionHandlers
 from kratos.session.tokenizer import Tokenizer
 from kratos.session.whoami import Whoami
@@ -77,10 +80,12 @@ def build_selfservice(registry: Registry) -> SelfService:
         else []
     )
     profile = [ProfileStrategy()] if methods.profile.enabled else []
+    totp = [TotpStrategy(registry.identities.pool, _totp_issuer(config))] if methods.totp.enabled else []
+    lookup = [LookupSecretStrategy(registry.identities.pool)] if methods.lookup_secret.enabled else []
     login = [*password]
-    second_factors: list[SecondFactorStrategy] = []
+    second_factors: list[SecondFactorStrategy] = [*totp, *lookup]
     registration = [*password]
-    settings = [*profile, *password]
+    settings: list[SettingsStrategy] = [*profile, *password, *totp, *lookup]
 
     def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
         return build_hooks(
@@ -171,6 +176,12 @@ def build_selfservice(registry: Registry) -> SelfService:
         )
         built.recovery_admin = RecoveryAdmin(built.recovery, registry.identities, code, link)
     return built
+
+
+def _totp_issuer(config: KratosConfig) -> str:
+    """``totp.config.issuer``, else the public URL's host name, as upstream."""
+    issuer = config.selfservice.methods.totp.config.issuer
+    return issuer or (urlsplit(str(config.serve.public.base_url)).hostname or "")
 
 
 def _usable(config: KratosConfig, flow: str) -> str:

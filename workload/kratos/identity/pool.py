@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 from kratos.identity.model import Identity, VerifiableAddress
@@ -70,8 +71,14 @@ class IdentityPool(Protocol):
         """Replace an identity and everything it owns."""
         ...
 
-    async def update_credential_config(self, identity_id: uuid.UUID, kind: str, config: object) -> None:
-        """Replace one credential's config (a re-hashed password, a used backup code)."""
+    async def update_credential_config(
+        self, identity_id: uuid.UUID, kind: str, config: object, *, unchanged_since: datetime | None = None
+    ) -> bool:
+        """Replace one credential's config (a re-hashed password, a used backup code).
+
+        With ``unchanged_since`` (the ``updated_at`` it was read with) only if nobody changed it since:
+        two logins racing with one backup code cannot both use it. Whether it was replaced.
+        """
         ...
 
     async def delete(self, identity_id: uuid.UUID) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -216,15 +217,17 @@ class IdentityRepository:
         except IntegrityError as exc:
             raise DuplicateIdentifier(str(exc.orig)) from exc
 
-    async def update_credential_config(self, identity_id: uuid.UUID, kind: str, config: object) -> None:
-        """Replace one credential's config, leaving its identifiers alone."""
+    async def update_credential_config(
+        self, identity_id: uuid.UUID, kind: str, config: object, *, unchanged_since: datetime | None = None
+    ) -> bool:
+        """Replace one credential's config, leaving its identifiers alone (if unchanged since, when given)."""
         table = identity_credentials
+        query = sa.update(table).where(table.c.identity_id == identity_id, table.c.type == kind)
+        if unchanged_since is not None:
+            query = query.where(table.c.updated_at == unchanged_since)
         async with self.db.transaction() as conn:
-            await conn.execute(
-                sa.update(table)
-                .where(table.c.identity_id == identity_id, table.c.type == kind)
-                .values(config=config, updated_at=utcnow())
-            )
+            result = await conn.execute(query.values(config=config, updated_at=utcnow()))
+        return result.rowcount > 0
 
     async def delete(self, identity_id: uuid.UUID) -> bool:
         """Delete an identity and everything it owns; False if it did not exist."""

@@ -69,16 +69,20 @@ class SessionManager:
         await self.pool.create(session, token_hash(token), token_hash(logout))
         return session
 
-    async def add_method(self, session: Session, method: str, aal: str) -> None:
-        """Record ``method`` completed at ``aal`` on an existing session (a refresh or a step-up).
+    async def add_method(
+        self, session: Session, method: str, aal: str, *, reauthenticated: bool = True
+    ) -> None:
+        """Record ``method`` completed at ``aal`` on an existing session (a refresh, a step-up).
 
-        As upstream, the session counts as authenticated now and its lifespan starts again.
+        A login (``reauthenticated``) counts as authenticating now and starts the lifespan again, as
+        upstream; a second factor set up in settings only adds the method.
         """
         completed = AuthenticationMethod(method, aal)
         session.authentication_methods.append(completed)
         session.aal = aal_of(session.authentication_methods)
-        session.authenticated_at = completed.completed_at
-        session.expires_at = completed.completed_at + self.lifespan
+        if reauthenticated:
+            session.authenticated_at = completed.completed_at
+            session.expires_at = completed.completed_at + self.lifespan
         await self.pool.add_method(session)
 
     def logout_token(self, session: Session) -> str:

@@ -76,6 +76,16 @@ def submit_node(group: str, value: str, label_id: int, name: str = "method", **c
     return input_node(name, group, "submit", value=value, label=message(label_id, **context))
 
 
+def image_node(node_id: str, group: str, src: str, width: int, height: int, label: Message) -> Node:
+    """An ``img`` node (a QR code as a ``data:`` URL)."""
+    return Node("img", group, {"src": src, "id": node_id, "width": width, "height": height}, label=label)
+
+
+def text_node(node_id: str, group: str, text: Message, label: Message) -> Node:
+    """A ``text`` node showing ``text`` (a secret, a list of backup codes)."""
+    return Node("text", group, {"text": text.to_dict(), "id": node_id}, label=label)
+
+
 def csrf_node(token: str) -> Node:
     """The hidden ``csrf_token`` input (empty in API flows)."""
     return input_node("csrf_token", "default", "hidden", value=token, required=True)
@@ -116,11 +126,11 @@ class Container:
             node.messages = []
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form; ``messages`` only when there are some."""
+        """The wire form; ``messages`` only when there are some, ``nodes`` null when none (as upstream)."""
         body: dict[str, Any] = {
             "action": self.action,
             "method": self.method,
-            "nodes": [node.to_json() for node in self.nodes],
+            "nodes": [node.to_json() for node in self.nodes] or None,
         }
         if self.messages:
             body["messages"] = [m.to_dict() for m in self.messages]

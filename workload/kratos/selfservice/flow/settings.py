@@ -121,18 +121,22 @@ class SettingsEndpoints(FlowEndpoints):
             raise ValidationFailed(messages=[message(4010002)])
         identity = await self.identities.get(session.identity_id)
         schema = self.identities.schemas.get(identity.schema_id) or self.identities.schemas.default
-        privileged = await strategy.update_settings(flow, body, identity, schema)
-        if privileged and session.authenticated_at + self.config.privileged_session_max_age < utcnow():
+        update = await strategy.update_settings(flow, body, identity, schema)
+        if update.privileged and session.authenticated_at + self.config.privileged_session_max_age < utcnow():
             login = self.context.url(
                 "/self-service/login/browser", refresh="true", return_to=self.ui_location(flow)
             )
             raise RefreshRequired(login)
+        if not update.store:  # the method shows something (backup codes) and changes nothing yet
+            return await self._show(request, flow, identity)
         try:
             await self.hooks.pre_persist(strategy.id, request, flow, identity)
             await self.identities.update(identity)
         except (TraitsValidationError, DuplicateIdentifier, InvalidIdentity) as exc:
             self._render(flow, identity)
             raise _as_validation(exc) from None
+        if update.second_factor:
+            await self.context.sessions.add_method(session, strategy.id, "aal2", reauthenticated=False)
         if self.hooks.enabled(strategy.id, "revoke_active_sessions"):
             await self.context.sessions.pool.revoke_all(identity.id, except_id=session.id)
         await self.hooks.post_persist(strategy.id, request, flow, identity, session)
@@ -151,6 +155,15 @@ class SettingsEndpoints(FlowEndpoints):
                 after.default_browser_return_url if after else None
             ) or self.config.after.default_browser_return_url
             return redirect(flow.return_to or destination or self.ui_location(flow))
+        return json(flow.to_json())
+
+    async def _show(self, request: Request, flow: Flow, identity: Identity) -> Response:
+        """The form again, as the strategy left it in the flow (the flow's state does not change)."""
+        self._render(flow, identity)
+        flow.updated_at = utcnow()
+        await self.context.flows.update(flow)
+        if flow.type == FlowType.BROWSER and not wants_json(request):
+            return redirect(self.ui_location(flow))
         return json(flow.to_json())
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema
 from kratos.selfservice.flow.model import Flow
 from kratos.session.model import Session
-from kratos.ui.text import Message
+from kratos.ui.node import input_node, submit_node
+from kratos.ui.text import Message, message
 
 
 class ValidationFailed(Exception):
@@ -19,6 +21,31 @@ class ValidationFailed(Exception):
         self.messages = list(messages)
         self.fields = list(fields)
         super().__init__("; ".join(m.text for m in [*self.messages, *(m for _, m in self.fields)]))
+
+
+def missing(*names: str) -> ValidationFailed:
+    """The submission lacks the required fields ``names`` (4000002 on each)."""
+    return ValidationFailed(
+        fields=[(name, message(4000002, f"Property {name} is missing.", property=name)) for name in names]
+    )
+
+
+def text_field(body: dict[str, Any], name: str) -> str:
+    """The submitted string ``name`` ('' when absent or not a string)."""
+    value = body.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def flag_field(body: dict[str, Any], name: str) -> bool:
+    """Whether the submitted ``name`` is true (JSON ``true`` or the form value ``"true"``)."""
+    value = body.get(name)
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def add_code_form(flow: Flow, field: str, group: str, label_id: int, button_id: int) -> None:
+    """A one-field form of a method: the (empty) code input and its ``method=<group>`` button."""
+    flow.ui.nodes.append(input_node(field, group, "text", value="", required=True, label=message(label_id)))
+    flow.ui.nodes.append(submit_node(group, group, button_id))
 
 
 class RegistrationStrategy(Protocol):
@@ -49,6 +76,18 @@ class LoginStrategy(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsUpdate:
+    """What a settings submission did."""
+
+    privileged: bool = True
+    """The change needs a privileged (recently authenticated) session."""
+    store: bool = True
+    """The identity changed and is stored; False shows the form again (backup codes revealed, ...)."""
+    second_factor: bool = False
+    """The change proved a second factor (a TOTP app or backup codes set up): the session gains aal2."""
+
+
 class SettingsStrategy(Protocol):
     """A method whose credential (or traits) a signed-in identity can change."""
 
@@ -60,8 +99,8 @@ class SettingsStrategy(Protocol):
 
     async def update_settings(
         self, flow: Flow, body: dict[str, Any], identity: Identity, schema: IdentitySchema
-    ) -> bool:
-        """Apply the submission to ``identity`` (not stored yet); whether it needs a privileged session."""
+    ) -> SettingsUpdate:
+        """Apply the submission to ``identity`` (not stored yet); :class:`ValidationFailed` if unusable."""
         ...
 
 

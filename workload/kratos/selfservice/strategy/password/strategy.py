@@ -10,7 +10,7 @@ from kratos.identity.model import Credentials, CredentialsType, Identity
 from kratos.identity.pool import IdentityPool
 from kratos.schema import IdentitySchema
 from kratos.selfservice.flow.model import Flow
-from kratos.selfservice.strategy.base import ValidationFailed
+from kratos.selfservice.strategy.base import SettingsUpdate, ValidationFailed, missing, text_field
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.model import Session
@@ -50,9 +50,9 @@ class PasswordStrategy:
 
     async def register(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
         """Check the password against the policy and store its hash."""
-        password = _text(body, "password")
+        password = text_field(body, "password")
         if not password:
-            raise _missing("password")
+            raise missing("password")
         await self._set_password(identity, password)
 
     # login
@@ -78,12 +78,12 @@ class PasswordStrategy:
 
     async def login(self, flow: Flow, body: dict[str, Any], session: Session | None) -> Identity:
         """The identity whose password this is; one generic message for every failure."""
-        identifier = _text(body, "identifier").strip()
-        password = _text(body, "password")
+        identifier = text_field(body, "identifier").strip()
+        password = text_field(body, "password")
         flow.ui.set_value("identifier", identifier)
-        missing = [name for name, value in (("identifier", identifier), ("password", password)) if not value]
-        if missing:
-            raise _missing(*missing)
+        absent = [name for name, value in (("identifier", identifier), ("password", password)) if not value]
+        if absent:
+            raise missing(*absent)
         identity = await self.pool.find_by_identifier(CredentialsType.PASSWORD, identifier.lower())
         credential = identity.credentials.get(CredentialsType.PASSWORD) if identity else None
         hashed = credential.config.get("hashed_password") if credential else None
@@ -110,13 +110,13 @@ class PasswordStrategy:
 
     async def update_settings(
         self, flow: Flow, body: dict[str, Any], identity: Identity, schema: IdentitySchema
-    ) -> bool:
+    ) -> SettingsUpdate:
         """Replace the password; changing a credential needs a privileged session."""
-        password = _text(body, "password")
+        password = text_field(body, "password")
         if not password:
-            raise _missing("password")
+            raise missing("password")
         await self._set_password(identity, password)
-        return True
+        return SettingsUpdate()
 
     def _new_password_node(self) -> Any:
         return input_node(
@@ -135,14 +135,3 @@ class PasswordStrategy:
             )
         else:
             credential.config = config
-
-
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    return value if isinstance(value, str) else ""
-
-
-def _missing(*names: str) -> ValidationFailed:
-    return ValidationFailed(
-        fields=[(name, message(4000002, f"Property {name} is missing.", property=name)) for name in names]
-    )

@@ -7,6 +7,7 @@ from typing import Any
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema, TraitsValidationError
 from kratos.selfservice.flow.model import Flow
+from kratos.selfservice.strategy.base import SettingsUpdate
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, trait_nodes
 from kratos.ui.node import submit_node
 
@@ -30,11 +31,11 @@ class ProfileStrategy:
 
     async def update_settings(
         self, flow: Flow, body: dict[str, Any], identity: Identity, schema: IdentitySchema
-    ) -> bool:
+    ) -> SettingsUpdate:
         """Take the submitted traits; changing an identifier or address needs a privileged session."""
         before = _protected(schema, identity.traits)
         identity.traits = coerce_traits(schema, body.get("traits", identity.traits), body)
-        return _protected(schema, identity.traits) != before
+        return SettingsUpdate(privileged=_protected(schema, identity.traits) != before)
 
 
 def _protected(schema: IdentitySchema, traits: Any) -> Any:

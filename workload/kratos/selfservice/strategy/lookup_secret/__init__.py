@@ -1,0 +1,1 @@
+"""The ``lookup_secret`` method: backup codes as a second factor."""

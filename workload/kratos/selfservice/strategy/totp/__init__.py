@@ -1,0 +1,1 @@
+"""The ``totp`` method: authenticator apps as a second factor."""
