@@ -164,7 +164,11 @@ def test_totp_enrolment_steps_up_and_login_needs_the_code(server: KratosProcess)
     assert ("totp", "totp_code", "") in names
     assert ("totp", "method", "totp") in names
     assert ("lookup_secret", "lookup_secret", "") not in names  # no backup codes set up
-    wrong = post(server, "login", flow, aal1, {"method": "totp", "totp_code": "12345"})
+    short = post(server, "login", flow, aal1, {"method": "totp", "totp_code": "12345"})
+    assert short.status_code == 400
+    assert [m["id"] for m in node(short.json(), "totp_code")["messages"]] == [4000003]
+    guess = "000000" if next_code(app) != "000000" else "111111"
+    wrong = post(server, "login", flow, aal1, {"method": "totp", "totp_code": guess})
     assert wrong.status_code == 400
     assert [m["id"] for m in wrong.json()["ui"]["messages"]] == [4000008]
     code = next_code(app)

@@ -85,7 +85,7 @@ def build_selfservice(registry: Registry) -> SelfService:
     login = [*password]
     second_factors: list[SecondFactorStrategy] = [*totp, *lookup]
     registration = [*password]
-    settings: list[SettingsStrategy] = [*profile, *password, *totp, *lookup]
+    settings: list[SettingsStrategy] = [*profile, *password, *lookup, *totp]
 
     def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
         return build_hooks(

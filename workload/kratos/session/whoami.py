@@ -27,6 +27,7 @@ RequiredAal = Literal["aal1", "highest_available"]
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})
 _HEADERS = {b"x-session-token": "x-session-token", b"authorization": "authorization", b"cookie": "cookie"}
 _JSON = (b"content-type", b"application/json; charset=utf-8")
+_BARE_JSON = (b"content-type", b"application/json")  # upstream's session_aal2_required has no charset
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
 
 
@@ -56,7 +57,7 @@ class Whoami:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer with the session, or Kratos's error JSON."""
         status, body, identity_id = await self.answer(scope)
-        headers = [(b"content-length", str(len(body)).encode()), _JSON]
+        headers = [(b"content-length", str(len(body)).encode()), _BARE_JSON if status == 403 else _JSON]
         if identity_id is not None:
             headers.insert(0, (b"x-kratos-authenticated-identity-id", identity_id.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -30,6 +30,11 @@ def missing(*names: str) -> ValidationFailed:
     )
 
 
+def refusal(reason: str) -> ValidationFailed:
+    """A submission refused as a whole, with ``reason`` (4000001)."""
+    return ValidationFailed(messages=[message(4000001, reason, reason=reason)])
+
+
 def text_field(body: dict[str, Any], name: str) -> str:
     """The submitted string ``name`` ('' when absent or not a string)."""
     value = body.get(name)
@@ -42,10 +47,21 @@ def flag_field(body: dict[str, Any], name: str) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def add_code_form(flow: Flow, field: str, group: str, label_id: int, button_id: int) -> None:
-    """A one-field form of a method: the (empty) code input and its ``method=<group>`` button."""
-    flow.ui.nodes.append(input_node(field, group, "text", value="", required=True, label=message(label_id)))
+def add_code_form(
+    flow: Flow, field: str, group: str, label_id: int, button_id: int, value: str | None = ""
+) -> None:
+    """A one-field form of a method: the code input (``value`` None leaves it out) and its button."""
+    flow.ui.nodes.append(
+        input_node(field, group, "text", value=value, required=True, label=message(label_id))
+    )
     flow.ui.nodes.append(submit_node(group, group, button_id))
+
+
+def drop_value(flow: Flow, name: str) -> None:
+    """Leave the value out of input ``name`` (a submitted secret is not shown back)."""
+    found = flow.ui.find(name)
+    if found is not None:
+        found.attributes.pop("value", None)
 
 
 class RegistrationStrategy(Protocol):

@@ -16,8 +16,10 @@ from kratos.selfservice.strategy.base import (
     SettingsUpdate,
     ValidationFailed,
     add_code_form,
+    drop_value,
     flag_field,
     missing,
+    refusal,
     text_field,
 )
 from kratos.ui.node import Node, input_node, text_node
@@ -67,13 +69,7 @@ class LookupSecretStrategy:
         if flag_field(body, "lookup_secret_confirm"):
             pending = flow.internal.pop(_REGENERATED, None)
             if not pending or len(pending) != COUNT:
-                raise ValidationFailed(
-                    messages=[
-                        message(
-                            4000001, "You must (re-)generate recovery backup codes before you can save them."
-                        )
-                    ]
-                )
+                raise refusal("You must (re-)generate recovery backup codes before you can save them.")
             identity.credentials[CredentialsType.LOOKUP_SECRET] = Credentials(
                 type=CredentialsType.LOOKUP_SECRET,
                 identifiers=[str(identity.id)],
@@ -83,9 +79,7 @@ class LookupSecretStrategy:
             return SettingsUpdate(second_factor=True)
         if flag_field(body, "lookup_secret_reveal"):
             if not _codes(identity):
-                raise ValidationFailed(
-                    messages=[message(4000001, "Can not reveal lookup codes because you have none.")]
-                )
+                raise refusal("Can not reveal lookup codes because you have none.")
             flow.internal[_REVEALED] = True
             return SettingsUpdate(store=False)
         if flag_field(body, "lookup_secret_regenerate"):
@@ -96,7 +90,7 @@ class LookupSecretStrategy:
             flow.internal.pop(_REGENERATED, None)
             flow.internal[_REVEALED] = False
             return SettingsUpdate()
-        raise ValidationFailed(messages=[message(4000001, "Choose what to do with the backup codes.")])
+        raise refusal("Choose what to do with the backup codes.")
 
     # login (second factor)
 
@@ -107,6 +101,7 @@ class LookupSecretStrategy:
 
     async def verify_second_factor(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
         """An unused code of the identity, marked used (at most once, even by racing logins)."""
+        drop_value(flow, "lookup_secret")  # a code is never shown back, as upstream
         submitted = text_field(body, "lookup_secret").strip()
         if not submitted:
             raise missing("lookup_secret")

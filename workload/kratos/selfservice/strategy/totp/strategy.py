@@ -19,8 +19,10 @@ from kratos.selfservice.strategy.base import (
     SettingsUpdate,
     ValidationFailed,
     add_code_form,
+    drop_value,
     flag_field,
     missing,
+    refusal,
     text_field,
 )
 from kratos.ui.node import image_node, input_node, submit_node, text_node
@@ -73,7 +75,7 @@ class TotpStrategy:
             return SettingsUpdate()
         url = flow.internal.get(_PENDING)
         if not url:
-            raise ValidationFailed(messages=[message(4000001, "Reload the form to set up a new app.")])
+            raise refusal("Reload the form to set up a new app.")
         code = text_field(body, "totp_code").strip()
         if not code:
             raise missing("totp_code")
@@ -107,6 +109,7 @@ class TotpStrategy:
 
     async def verify_second_factor(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
         """The current code (one step of skew); a code already used is refused like a wrong one."""
+        drop_value(flow, "totp_code")  # a code is never shown back, as upstream
         credential = identity.credentials.get(CredentialsType.TOTP)
         url = _totp_url(identity)
         if credential is None or not url:
@@ -114,6 +117,11 @@ class TotpStrategy:
         code = text_field(body, "totp_code").strip()
         if not code:
             raise missing("totp_code")
+        if len(code) < 6:
+            short = message(
+                4000003, f"length must be >= 6, but got {len(code)}", actual_length=len(code), min_length=6
+            )
+            raise ValidationFailed(fields=[("totp_code", short)])
         totp = _parse(url)
         step = _matching_step(totp, code)
         if step is None or step <= int(credential.config.get("last_step") or 0):
