@@ -1,0 +1,1 @@
+"""Typed views of credential configs, in the JSON form upstream stores them."""
