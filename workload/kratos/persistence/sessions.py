@@ -102,18 +102,7 @@ class SessionRepository:
             "created_at": now,
             "updated_at": now,
         }
-        devices = [
-            {
-                "id": device.id,
-                "session_id": session.id,
-                "ip_address": device.ip_address,
-                "user_agent": device.user_agent,
-                "location": device.location,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for device in session.devices
-        ]
+        devices = [_device_row(session, device, now) for device in session.devices]
         if len(devices) == 1 and self.db.url.dialect == "postgres":
             params = {f"s_{key}": value for key, value in row.items()}
             params.update((f"d_{key}", value) for key, value in devices[0].items())
@@ -227,8 +216,9 @@ class SessionRepository:
             )
         return await self.get(session_id, with_identity=False, with_devices=False)
 
-    async def add_method(self, session: Session) -> None:
-        """Store the session's methods, AAL, authentication time and expiry."""
+    async def add_method(self, session: Session, device: Device | None = None) -> None:
+        """Store the session's methods, AAL, authentication time and expiry, and the device it came from."""
+        now = utcnow()
         async with self.db.transaction() as conn:
             await conn.execute(
                 sa.update(sessions)
@@ -238,9 +228,23 @@ class SessionRepository:
                     aal=session.aal,
                     authenticated_at=session.authenticated_at,
                     expires_at=session.expires_at,
-                    updated_at=utcnow(),
+                    updated_at=now,
                 )
             )
+            if device is not None:
+                await conn.execute(sa.insert(session_devices).values(_device_row(session, device, now)))
+
+
+def _device_row(session: Session, device: Device, now: datetime) -> dict[str, Any]:
+    return {
+        "id": device.id,
+        "session_id": session.id,
+        "ip_address": device.ip_address,
+        "user_agent": device.user_agent,
+        "location": device.location,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _methods_json(methods: Sequence[AuthenticationMethod]) -> list[dict[str, Any]]:

@@ -70,12 +70,19 @@ class SessionManager:
         return session
 
     async def add_method(
-        self, session: Session, method: str, aal: str, *, reauthenticated: bool = True
+        self,
+        session: Session,
+        method: str,
+        aal: str,
+        *,
+        reauthenticated: bool = True,
+        device: Device | None = None,
     ) -> None:
         """Record ``method`` completed at ``aal`` on an existing session (a refresh, a step-up).
 
         A login (``reauthenticated``) counts as authenticating now and starts the lifespan again, as
-        upstream; a second factor set up in settings only adds the method.
+        upstream; a second factor set up in settings only adds the method. A login's ``device`` joins the
+        session's devices, as upstream records one per authentication.
         """
         completed = AuthenticationMethod(method, aal)
         session.authentication_methods.append(completed)
@@ -83,7 +90,9 @@ class SessionManager:
         if reauthenticated:
             session.authenticated_at = completed.completed_at
             session.expires_at = completed.completed_at + self.lifespan
-        await self.pool.add_method(session)
+        if device is not None:
+            session.devices.append(device)
+        await self.pool.add_method(session, device)
 
     def logout_token(self, session: Session) -> str:
         """The token that ends ``session`` from ``/self-service/logout``."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from kratos.session.model import Session
+from kratos.session.model import Device, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,9 @@ class SessionPool(Protocol):
         """Set a session's expiry; the updated session, or None when there is none."""
         ...
 
-    async def add_method(self, session: Session) -> None:
-        """Store a session's new authentication methods, AAL and authentication time (refresh, step-up)."""
+    async def add_method(self, session: Session, device: Device | None = None) -> None:
+        """Store a session's new authentication methods, AAL and authentication time (refresh, step-up).
+
+        ``device``: where that authentication came from, added to the session's devices.
+        """
         ...

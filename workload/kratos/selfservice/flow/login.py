@@ -14,7 +14,7 @@ from kratos.http.errors import BadRequest
 from kratos.identity.model import Identity, State
 from kratos.identity.pool import IdentityPool
 from kratos.schema import SchemaRegistry
-from kratos.selfservice.flow.context import FlowContext, error_json, wants_json
+from kratos.selfservice.flow.context import FlowContext, device, error_json, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import (
     BrowserLocationChangeRequired,
@@ -194,7 +194,7 @@ class LoginEndpoints(FlowEndpoints):
         ):
             raise ValidationFailed(messages=[message(4000010)])
         if refresh and session is not None:
-            await self.context.sessions.add_method(session, strategy.id, AAL1)
+            await self.context.sessions.add_method(session, strategy.id, AAL1, device=device(request))
             session.identity = identity
             return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
         revoke = self.hooks.enabled(strategy.id, "revoke_active_sessions")
@@ -217,7 +217,7 @@ class LoginEndpoints(FlowEndpoints):
         if identity is None or identity.state != State.ACTIVE:
             raise IdentityDisabled()
         await strategy.verify_second_factor(flow, body, identity)
-        await self.context.sessions.add_method(session, strategy.id, AAL2)
+        await self.context.sessions.add_method(session, strategy.id, AAL2, device=device(request))
         session.identity = identity
         return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
 
