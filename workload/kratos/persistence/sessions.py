@@ -27,6 +27,7 @@ from kratos.session.pool import SessionQuery, WhoamiRecord
 _VERIFIABLE = identity_verifiable_addresses.c
 _RECOVERY = identity_recovery_addresses.c
 _DEVICES = session_devices.c
+_STEP_UP_COLUMNS = ("authentication_methods", "aal", "authenticated_at", "expires_at", "updated_at")
 
 
 class SessionRepository:
@@ -80,6 +81,17 @@ class SessionRepository:
             sa.insert(session_devices)
             .values({c.name: sa.bindparam(f"d_{c.name}") for c in session_devices.c})
             .add_cte(session_row.cte("new_session"))
+        )
+        # A step-up and the device it came from in one statement, the same way.
+        step_up = (
+            sa.update(sessions)
+            .where(sessions.c.id == sa.bindparam("s_id"))
+            .values({name: sa.bindparam(f"s_{name}") for name in _STEP_UP_COLUMNS})
+        )
+        self._step_up_with_device = (
+            sa.insert(session_devices)
+            .values({c.name: sa.bindparam(f"d_{c.name}") for c in session_devices.c})
+            .add_cte(step_up.cte("stepped_up"))
         )
         # Built once: SQLAlchemy keys its compiled-statement cache on the statement, at a cost per new one.
         self._by_token = self._with_identity.where(sessions.c.token_hash == sa.bindparam("token_hash"))
@@ -217,20 +229,27 @@ class SessionRepository:
         return await self.get(session_id, with_identity=False, with_devices=False)
 
     async def add_method(self, session: Session, device: Device | None = None) -> None:
-        """Store the session's methods, AAL, authentication time and expiry, and the device it came from."""
+        """Store the session's methods, AAL, authentication time and expiry, and the device it came from.
+
+        With a device on PostgreSQL, in one round trip.
+        """
         now = utcnow()
+        values = {
+            "authentication_methods": _methods_json(session.authentication_methods),
+            "aal": session.aal,
+            "authenticated_at": session.authenticated_at,
+            "expires_at": session.expires_at,
+            "updated_at": now,
+        }
+        if device is not None and self.db.url.dialect == "postgres":
+            params = {f"s_{key}": value for key, value in values.items()}
+            params["s_id"] = session.id
+            params.update((f"d_{key}", value) for key, value in _device_row(session, device, now).items())
+            async with self.db.read() as conn:  # one statement: both changes or neither
+                await conn.execute(self._step_up_with_device, params)
+            return
         async with self.db.transaction() as conn:
-            await conn.execute(
-                sa.update(sessions)
-                .where(sessions.c.id == session.id)
-                .values(
-                    authentication_methods=_methods_json(session.authentication_methods),
-                    aal=session.aal,
-                    authenticated_at=session.authenticated_at,
-                    expires_at=session.expires_at,
-                    updated_at=now,
-                )
-            )
+            await conn.execute(sa.update(sessions).where(sessions.c.id == session.id).values(values))
             if device is not None:
                 await conn.execute(sa.insert(session_devices).values(_device_row(session, device, now)))
 
