@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -384,3 +385,51 @@ def test_a_single_page_app_is_told_to_go_to_the_second_factor(server: KratosProc
         assert answer.json()["error"]["id"] == "browser_location_change_required"
         assert "aal=aal2" in answer.json()["redirect_browser_to"]
         assert spa.get("/sessions/whoami").status_code == 403  # the aal1 cookie is set
+
+
+def test_turning_a_method_off_stops_asking_for_it_at_the_next_login(tmp_path: Path) -> None:
+    dsn = f"sqlite://{tmp_path}/kratos.sqlite?_fk=true"
+    first = KratosProcess(tmp_path, dsn, overrides=merged(FLOW_OVERRIDES, MFA))
+    first.migrate()
+    first.start()
+    try:
+        address = email()
+        enrol_totp(first, register(first, address))
+        assert password_login(first, address)["session"]["identity"] is None  # aal2 is asked for
+    finally:
+        first.stop()
+    off = {"selfservice": {"methods": {"totp": {"enabled": False}}}}
+    second = KratosProcess(tmp_path, dsn, overrides=merged(FLOW_OVERRIDES, MFA, off)).start()
+    try:
+        answer = password_login(second, address)
+        assert answer["session"]["identity"]["traits"]["email"] == address
+        assert whoami(second, answer["session_token"]).status_code == 200
+    finally:
+        second.stop()
+
+
+def test_a_browser_below_the_required_aal_is_sent_from_settings_to_the_second_factor(
+    server: KratosProcess,
+) -> None:
+    address = email()
+    enrol_totp(server, register(server, address))
+    with httpx.Client(base_url=server.public_url, timeout=30) as browser:
+        flow = browser.get("/self-service/login/browser", headers={"Accept": "application/json"}).json()
+        browser.post(
+            "/self-service/login",
+            params={"flow": flow["id"]},
+            data={
+                "method": "password",
+                "identifier": address,
+                "password": PASSWORD,
+                "csrf_token": node(flow, "csrf_token")["attributes"]["value"],
+            },
+        )
+        settings = browser.get("/self-service/settings/browser", params={"return_to": f"{UI}/done"})
+        assert settings.status_code == 303
+        location = httpx.URL(settings.headers["location"])
+        assert (location.path, location.params["aal"]) == ("/self-service/login/browser", "aal2")
+        assert httpx.URL(location.params["return_to"]).path == "/self-service/settings/browser"
+        spa = browser.get("/self-service/settings/browser", headers={"Accept": "application/json"})
+        assert spa.status_code == 403
+        assert spa.json()["error"]["id"] == "session_aal2_required"

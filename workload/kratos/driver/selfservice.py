@@ -110,6 +110,7 @@ def build_selfservice(registry: Registry) -> SelfService:
             login,
             second_factors=second_factors,
             required_aal=config.session.whoami.required_aal,
+            aal_policy=registry.identities.aal,
             mitigate_enumeration=config.security.account_enumeration.mitigate,
         ),
         registration=RegistrationEndpoints(

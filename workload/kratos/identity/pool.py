@@ -59,6 +59,10 @@ class IdentityPool(Protocol):
         """Store one verifiable address's new status (``verified``, ``status``, ``verified_at``)."""
         ...
 
+    async def update_available_aal(self, identity_id: uuid.UUID, available_aal: str) -> None:
+        """Store an identity's recomputed highest reachable AAL."""
+        ...
+
     async def list(self, page: ListQuery) -> tuple[list[Identity], uuid.UUID | None]:
         """A page ordered by id, and the id to continue after (None on the last page)."""
         ...

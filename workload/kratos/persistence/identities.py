@@ -141,6 +141,15 @@ class IdentityRepository:
         owner = sa.select(table.c.identity_id).where(table.c.via == via, table.c.value == value)
         return await self._get_one(identities.c.id == owner.scalar_subquery(), False)
 
+    async def update_available_aal(self, identity_id: uuid.UUID, available_aal: str) -> None:
+        """Store an identity's recomputed highest reachable AAL."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.update(identities)
+                .where(identities.c.id == identity_id)
+                .values(available_aal=available_aal)
+            )
+
     async def update_verifiable_address(self, address: VerifiableAddress) -> None:
         """Store one verifiable address's status."""
         address.updated_at = utcnow()

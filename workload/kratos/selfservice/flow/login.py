@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from kratos.config.selfservice import LoginFlow
 from kratos.http.errors import BadRequest
+from kratos.identity.factors import AalPolicy
 from kratos.identity.model import Identity, State
 from kratos.identity.pool import IdentityPool
 from kratos.schema import SchemaRegistry
@@ -58,6 +59,7 @@ class LoginEndpoints(FlowEndpoints):
         *,
         second_factors: Sequence[SecondFactorStrategy] = (),
         required_aal: str = "highest_available",
+        aal_policy: AalPolicy | None = None,
         mitigate_enumeration: bool = False,
     ) -> None:
         super().__init__(context, config.ui_url, config.lifespan, hooks)
@@ -68,6 +70,7 @@ class LoginEndpoints(FlowEndpoints):
         self.strategies = {strategy.id: strategy for strategy in strategies}
         self.second_factors = {strategy.id: strategy for strategy in second_factors}
         self.required_aal = required_aal  # what whoami will ask of the session (session.whoami.required_aal)
+        self.aal_policy = aal_policy or AalPolicy()
         self.verifier: VerificationEndpoints | None = None  # set when verification is on
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
@@ -197,9 +200,22 @@ class LoginEndpoints(FlowEndpoints):
             await self.context.sessions.add_method(session, strategy.id, AAL1, device=device(request))
             session.identity = identity
             return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
+        await self._refresh_available_aal(identity)
         revoke = self.hooks.enabled(strategy.id, "revoke_active_sessions")
         signed_in = await start_session(self.context, request, identity, strategy.id, revoke)
         return await self._finish(request, flow, strategy.id, identity, signed_in, new_session=True)
+
+    async def _refresh_available_aal(self, identity: Identity) -> None:
+        """Count the identity's second factors again (methods may have been turned on or off), as upstream.
+
+        Only with its credentials loaded: an identity read without them would look like one without factors.
+        """
+        if not identity.credentials:
+            return
+        available = self.aal_policy.available(identity.credentials)
+        if available != identity.available_aal:
+            identity.available_aal = available
+            await self.identities.update_available_aal(identity.id, available)
 
     async def _complete_second_factor(
         self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None
