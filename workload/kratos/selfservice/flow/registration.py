@@ -101,7 +101,7 @@ class RegistrationEndpoints(FlowEndpoints):
             self._profile_screen(flow, flow.internal.get("traits"))
             raise ValidationFailed()
         if body.get("screen") == "credential-selection":  # back from a method's next step (a code sent)
-            flow.state = CHOOSE_METHOD
+            flow.state, flow.active = CHOOSE_METHOD, None
             self._credentials_screen(flow, traits, hidden=True)
             raise ValidationFailed(messages=[message(1040009)])
         method = body.get("method")
