@@ -16,7 +16,7 @@ from kratos.schema.normalize import graceful_normalization
 from kratos.selfservice.flow.model import PASSED_CHALLENGE, SENT_EMAIL, Flow
 from kratos.selfservice.flow.onetime import OneTimeSecret
 from kratos.selfservice.flow.sender import AddressSender, Challenge, CodeAddress
-from kratos.selfservice.strategy.base import NextStep, ValidationFailed
+from kratos.selfservice.strategy.base import NextStep, ValidationFailed, missing, refusal, text_field
 from kratos.selfservice.strategy.code import nodes
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.model import Session
@@ -130,8 +130,7 @@ class CodeStrategy:
     async def _owner(self, identifier: str) -> Identity:
         """The identity whose code credential names ``identifier``; 4000035 when nobody's does."""
         if not identifier:
-            missing = message(4000002, "Property identifier is missing.", property="identifier")
-            raise ValidationFailed(fields=[("identifier", missing)])
+            raise missing("identifier")
         for candidate in dict.fromkeys((graceful_normalization(identifier), identifier)):
             identity = await self.pool.find_by_identifier(CredentialsType.CODE, candidate)
             if identity is not None and code_addresses(identity):
@@ -188,13 +187,12 @@ class CodeStrategy:
             raise
 
     async def _checked(self, flow: Flow, body: dict[str, Any], invalid_id: int) -> OneTimeSecret:
-        code = body.get("code")
-        if not isinstance(code, str) or not code.strip():
-            missing = message(4000002, "Property code is missing.", property="code")
-            raise ValidationFailed(fields=[("code", missing)])
+        code = text_field(body, "code").strip()
+        if not code:
+            raise missing("code")
         if await self.sender.pool.count_submission(flow.id) > self.max_submissions:
-            raise ValidationFailed(messages=[message(4000001, _TOO_OFTEN, reason=_TOO_OFTEN)])
-        secret = await self.sender.use(flow, self.challenge, code.strip())
+            raise refusal(_TOO_OFTEN)
+        secret = await self.sender.use(flow, self.challenge, code)
         if secret is None or secret.is_expired():
             raise ValidationFailed(messages=[message(invalid_id)])
         return secret
@@ -207,12 +205,8 @@ class CodeStrategy:
 
 def _identifier(body: dict[str, Any]) -> str:
     """The submitted address (second factor) or identifier; emails lower-cased as upstream."""
-    for key in ("address", "identifier"):
-        value = body.get(key)
-        if isinstance(value, str) and value.strip():
-            value = value.strip()
-            return value.lower() if "@" in value else value
-    return ""
+    value = (text_field(body, "address") or text_field(body, "identifier")).strip()
+    return value.lower() if "@" in value else value
 
 
 def _verify(identity: Identity, secret: OneTimeSecret) -> list[Any]:
