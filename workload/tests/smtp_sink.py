@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -77,6 +78,17 @@ class SmtpSink:
         if self._controller is not None:
             self._controller.stop()
 
+    def wait_for(self, to: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
+        """The messages ``to`` received, once there are ``count`` of them (oldest first)."""
+        deadline = time.monotonic() + timeout
+        found: list[EmailMessage] = []
+        while time.monotonic() < deadline:
+            found = [r.message for r in list(self.received) if to in r.rcpt_tos]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{to} received {len(found)} messages, expected {count}")
+
     def _sni(self, sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
         with self._lock:
             self.sni.append(name)
@@ -131,3 +143,10 @@ class _Handler:
         with self.sink._lock:
             self.sink.received.append(received)
         return "250 Message accepted for delivery"
+
+
+def plain_text(message: EmailMessage) -> str:
+    """The plain-text body of a received email."""
+    part = message.get_body(("plain",))
+    assert part is not None, message
+    return cast(EmailMessage, part).get_content()

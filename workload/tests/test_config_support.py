@@ -91,16 +91,6 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "set selfservice.methods.oidc.enabled to false",
         ),
         (
-            "selfservice: {methods: {code: {passwordless_enabled: true}}}",
-            "selfservice.methods.code.passwordless_enabled: passwordless sign-in with one-time codes is not "
-            "implemented yet; set it to false",
-        ),
-        (
-            "selfservice: {methods: {code: {mfa_enabled: true}}}",
-            "selfservice.methods.code.mfa_enabled: one-time codes as a second factor is not implemented yet; "
-            "set it to false",
-        ),
-        (
             "selfservice: {flows: {settings: {after: {profile: {hooks: [{hook: verify_new_address}]}}}}}",
             "selfservice.flows: the hooks verify_new_address and notify_previous_addresses are not "
             "implemented yet; remove them (settings send a verification message for a new address by "

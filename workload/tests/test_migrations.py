@@ -84,6 +84,7 @@ REVISIONS = [
     ("0002", "sessions_and_flows"),
     ("0003", "courier"),
     ("0004", "recovery_and_verification"),
+    ("0005", "login_and_registration_codes"),
 ]
 
 

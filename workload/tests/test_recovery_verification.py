@@ -16,7 +16,7 @@ import pytest
 from kratos_process import FLOW_OVERRIDES, UI, KratosProcess, merged
 from netutil import app_client
 from server_fixtures import running_kratos
-from smtp_sink import SmtpSink
+from smtp_sink import SmtpSink, plain_text
 
 PASSWORD = "a-Long-passphrase-42"
 HTTP = app_client()
@@ -90,23 +90,12 @@ def email() -> str:
 
 def wait_for_email(sink: SmtpSink, to: str, count: int = 1, timeout: float = 15.0) -> list[Any]:
     """The messages ``to`` received, once there are ``count`` of them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [r.message for r in list(sink.received) if to in r.rcpt_tos]
-        if len(found) >= count:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"{to} received {len(found)} messages, expected {count}")
-
-
-def text_of(message: Any) -> str:
-    part = message.get_body(("plain",))
-    return part.get_content()
+    return sink.wait_for(to, count, timeout)
 
 
 def secret_in(message: Any, method: str) -> str:
     """The code, or the link's URL, an email carries."""
-    text = text_of(message)
+    text = plain_text(message)
     if method == "code":
         found = re.search(r"\b(\d{6})\b", text)
     else:
@@ -428,8 +417,8 @@ def test_verification_flow_for_any_address_and_unknown_recipients(
         assert sent.status_code == 200
         assert sent.json()["state"] == "sent_email"
     warning = wait_for_email(sink, stranger)[0]  # notify_unknown_recipients: the invalid template
-    assert not re.search(r"\b\d{6}\b", text_of(warning))
-    assert "token=" not in text_of(warning)
+    assert not re.search(r"\b\d{6}\b", plain_text(warning))
+    assert "token=" not in plain_text(warning)
     assert secret_in(wait_for_email(sink, address)[0], method)
     missing = submit(server, "verification", api_flow(server, "verification")["id"], {"method": method})
     assert missing.status_code == 400
@@ -454,7 +443,7 @@ def test_a_code_link_fills_in_the_browser_form(server: KratosProcess, sink: Smtp
             data={"method": "code", "email": address, "csrf_token": csrf},
         )
         message = wait_for_email(sink, address)[0]
-        link = re.search(r"(https?://\S+/self-service/verification\?\S+)", text_of(message))
+        link = re.search(r"(https?://\S+/self-service/verification\?\S+)", plain_text(message))
         assert link
         opened = browser.get(link.group(1))
         assert opened.status_code == 303

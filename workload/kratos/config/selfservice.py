@@ -117,6 +117,11 @@ class RegistrationFlow(Strict):
     enable_legacy_one_step: bool = False
     style: Literal["unified", "profile_first"] = "profile_first"
 
+    @property
+    def two_steps(self) -> bool:
+        """Whether the traits come first and the credential on a second screen."""
+        return self.style == "profile_first" and not self.enable_legacy_one_step
+
 
 class SettingsFlow(Strict):
     """``selfservice.flows.settings``."""

@@ -53,8 +53,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
     _switch("selfservice.methods.oidc", "OpenID Connect sign-in"),
     _switch("selfservice.methods.webauthn", "WebAuthn"),
     _switch("selfservice.methods.passkey", "passkey sign-in"),
-    _flag("selfservice.methods.code.passwordless_enabled", "passwordless sign-in with one-time codes"),
-    _flag("selfservice.methods.code.mfa_enabled", "one-time codes as a second factor"),
     _present("selfservice.methods.b2b.config.organizations", "B2B single sign-on"),
     _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
     Unsupported(

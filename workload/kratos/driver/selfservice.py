@@ -25,6 +25,7 @@ from kratos.selfservice.flow.settings import SettingsEndpoints
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks, build_hooks
 from kratos.selfservice.strategy.base import SecondFactorStrategy, SettingsStrategy
+from kratos.selfservice.strategy.code.strategy import CodeStrategy
 from kratos.selfservice.strategy.lookup_secret.strategy import LookupSecretStrategy
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
@@ -82,9 +83,30 @@ def build_selfservice(registry: Registry) -> SelfService:
     profile = [ProfileStrategy()] if methods.profile.enabled else []
     totp = [TotpStrategy(registry.identities.pool, _totp_issuer(config))] if methods.totp.enabled else []
     lookup = [LookupSecretStrategy(registry.identities.pool)] if methods.lookup_secret.enabled else []
-    login = [*password]
-    second_factors: list[SecondFactorStrategy] = [*totp, *lookup]
-    registration = [*password]
+    code_method = methods.code
+    sender = AddressSender(
+        registry.courier,
+        registry.codes,
+        Digester(config.secrets.default_secrets()),
+        str(config.serve.public.base_url),
+        lambda identity: identity_for_template(identity, registry.identities.schema_url(identity)),
+    )
+    code = Challenge("code", code_method.config.lifespan)
+    code_strategy = CodeStrategy(
+        registry.identities.pool,
+        sender,
+        code,
+        passwordless=code_method.passwordless_enabled,
+        mfa=code_method.mfa_enabled,
+        max_submissions=code_method.config.max_submissions,
+        two_step=flows.registration.two_steps,
+    )
+    passwordless = [code_strategy] if code_method.enabled and code_method.passwordless_enabled else []
+    code_mfa = [code_strategy] if code_method.enabled and code_method.mfa_enabled else []
+    # Code before password, TOTP and backup codes: the order upstream sorts their nodes in.
+    login = [*passwordless, *password]
+    second_factors: list[SecondFactorStrategy] = [*code_mfa, *totp, *lookup]
+    registration = [*passwordless, *password]
     settings: list[SettingsStrategy] = [*profile, *password, *lookup, *totp]
 
     def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
@@ -133,16 +155,8 @@ def build_selfservice(registry: Registry) -> SelfService:
     )
     if not (flows.recovery.enabled or flows.verification.enabled):
         return built
-    code = Challenge("code", methods.code.config.lifespan)
     link = Challenge("link", methods.link.config.lifespan)
     challenges = {"code": code, "link": link}
-    sender = AddressSender(
-        registry.courier,
-        registry.codes,
-        Digester(config.secrets.default_secrets()),
-        str(config.serve.public.base_url),
-        lambda identity: identity_for_template(identity, registry.identities.schema_url(identity)),
-    )
     shared: dict[str, Any] = {
         "sender": sender,
         "identities": registry.identities.pool,

@@ -44,9 +44,9 @@ def _timestamps() -> tuple[Column[Any], Column[Any]]:
     )
 
 
-def _identity_fk(*, index: bool) -> Column[Any]:
+def _identity_fk(*, index: bool, nullable: bool = False) -> Column[Any]:
     return Column(
-        "identity_id", Uuid(), ForeignKey("identities.id", ondelete="CASCADE"), nullable=False, index=index
+        "identity_id", Uuid(), ForeignKey("identities.id", ondelete="CASCADE"), nullable=nullable, index=index
     )
 
 
@@ -178,7 +178,7 @@ selfservice_codes = Table(
     Column("id", Uuid(), primary_key=True),
     Column("purpose", String(32), nullable=False),
     Column("flow_id", Uuid(), ForeignKey("selfservice_flows.id", ondelete="CASCADE"), nullable=False),
-    _identity_fk(index=True),
+    _identity_fk(index=True, nullable=True),  # registration codes are sent before the identity exists
     Column("digest", String(64), nullable=False),
     Column("address", String(400), nullable=True),
     Column("issued_by", String(16), nullable=False),

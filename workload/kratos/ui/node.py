@@ -104,6 +104,14 @@ class Container:
         """The first input named ``name``."""
         return next((node for node in self.nodes if node.name == name), None)
 
+    def upsert(self, node: Node) -> None:
+        """Replace the first input with ``node``'s name, or append ``node`` (methods sharing a field)."""
+        for index, existing in enumerate(self.nodes):
+            if existing.name is not None and existing.name == node.name:
+                self.nodes[index] = node
+                return
+        self.nodes.append(node)
+
     def set_value(self, name: str, value: Any) -> None:
         """Fill in an input's value, if the form has it."""
         node = self.find(name)

@@ -16,12 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kratos.http.errors import BadRequest
-from kratos.identity.model import Identity, utcnow
+from kratos.identity.model import Identity
 from kratos.identity.pool import AddressKind, IdentityPool
 from kratos.schema.normalize import normalize_email
 from kratos.selfservice.flow.context import FlowContext, error_json, json, redirect, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
-from kratos.selfservice.flow.model import Flow, FlowType
+from kratos.selfservice.flow.model import PASSED_CHALLENGE, SENT_EMAIL, Flow, FlowType
 from kratos.selfservice.flow.onetime import OneTimeSecret
 from kratos.selfservice.flow.sender import AddressSender, Challenge
 from kratos.selfservice.hook.executor import FlowHooks
@@ -30,8 +30,7 @@ from kratos.session.model import Session
 from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import Message, message
 
-SENT = "sent_email"
-PASSED = "passed_challenge"
+SENT, PASSED = SENT_EMAIL, PASSED_CHALLENGE
 _TOO_OFTEN = "The request was submitted too often. Please request another code."
 
 
@@ -214,12 +213,14 @@ class AddressFlowEndpoints(FlowEndpoints):
         """Record that ``identity`` proved its verifiable address ``value``."""
         for address in identity.verifiable_addresses:
             if value and address.value == value and not address.verified:
-                address.verified, address.status, address.verified_at = True, "completed", utcnow()
+                address.mark_verified()
                 await self.identities.update_verifiable_address(address)
 
     async def owner(self, secret: OneTimeSecret) -> Identity:
         """The identity a secret was issued for."""
-        found = await self.identities.get(secret.identity_id, credentials=False)
+        found = None
+        if secret.identity_id is not None:
+            found = await self.identities.get(secret.identity_id, credentials=False)
         if found is None:
             raise ValidationFailed(messages=[message(self.invalid_ids[self.challenge.method])])
         return found

@@ -17,7 +17,7 @@ from kratos.selfservice.flow.context import FlowContext, error_json, json, parse
 from kratos.selfservice.flow.errors import CsrfViolation, FlowExpired, NoFlow, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import ValidationFailed
+from kratos.selfservice.strategy.base import NextStep, ValidationFailed
 from kratos.session.model import Session
 from kratos.ui.node import Container, csrf_node
 from kratos.ui.text import message
@@ -237,7 +237,8 @@ class FlowEndpoints:
         flow.updated_at = utcnow()
         await self.context.flows.update(flow)
         if flow.type == FlowType.BROWSER and not wants_json(request):
-            return redirect(self.ui_location(flow), self.error_redirect_status)
+            status = 303 if isinstance(failure, NextStep) else self.error_redirect_status
+            return redirect(self.ui_location(flow), status)
         return json(flow.to_json(), 400)
 
     async def _browser_failure(self, request: Request, error: KratosError) -> Response:

@@ -27,7 +27,12 @@ from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import LoginStrategy, SecondFactorStrategy, ValidationFailed
+from kratos.selfservice.strategy.base import (
+    ClaimsUnnamed,
+    LoginStrategy,
+    SecondFactorStrategy,
+    ValidationFailed,
+)
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.errors import aal2_login_url
 from kratos.session.manager import satisfies
@@ -226,7 +231,13 @@ class LoginEndpoints(FlowEndpoints):
         if session.aal == AAL2 and not flow.extra.get("refresh"):
             raise SessionAlreadyAvailable(_ALREADY)
         method = body.get("method")
-        strategy = self.second_factors.get(method) if isinstance(method, str) else None
+        if isinstance(method, str):
+            strategy = self.second_factors.get(method)
+        else:
+            strategy = next(
+                (s for s in self.second_factors.values() if isinstance(s, ClaimsUnnamed) and s.claims(body)),
+                None,
+            )
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = await self.identities.get(session.identity_id)

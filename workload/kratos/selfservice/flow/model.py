@@ -11,6 +11,10 @@ from typing import Any
 from kratos.identity.model import utcnow
 from kratos.ui.node import Container
 
+CHOOSE_METHOD = "choose_method"
+SENT_EMAIL = "sent_email"  # a code or link went out; the next submission proves it
+PASSED_CHALLENGE = "passed_challenge"
+
 
 class Kind(StrEnum):
     """Which flow."""
@@ -41,7 +45,7 @@ class Flow:
     request_url: str
     expires_at: datetime
     ui: Container
-    state: str = "choose_method"
+    state: str = CHOOSE_METHOD
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     issued_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)

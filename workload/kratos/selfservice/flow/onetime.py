@@ -1,4 +1,4 @@
-"""One-time secrets of recovery and verification: 6-digit codes and link tokens.
+"""One-time secrets: 6-digit codes (recovery, verification, login, registration) and link tokens.
 
 Only an HMAC of each secret is stored (keyed with ``secrets.default``; every key verifies, the first signs),
 bound to its flow and purpose, so a leaked table reveals nothing and a code of one flow opens no other.
@@ -31,6 +31,8 @@ class Purpose(StrEnum):
     RECOVERY_LINK = "recovery_link"
     VERIFICATION_CODE = "verification_code"
     VERIFICATION_LINK = "verification_link"
+    LOGIN_CODE = "login_code"
+    REGISTRATION_CODE = "registration_code"
 
 
 class IssuedBy(StrEnum):
@@ -42,11 +44,14 @@ class IssuedBy(StrEnum):
 
 @dataclass(slots=True)
 class OneTimeSecret:
-    """A stored secret; the plain value exists only in the message that carries it."""
+    """A stored secret; the plain value exists only in the message that carries it.
+
+    ``identity_id`` is None for a registration code: its identity does not exist yet.
+    """
 
     purpose: Purpose
     flow_id: uuid.UUID
-    identity_id: uuid.UUID
+    identity_id: uuid.UUID | None
     digest: str
     expires_at: datetime
     address: str | None = None

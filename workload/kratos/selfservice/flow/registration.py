@@ -16,7 +16,7 @@ from kratos.schema import IdentitySchema, TraitsValidationError
 from kratos.selfservice.flow.context import FlowContext
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
-from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
@@ -48,7 +48,7 @@ class RegistrationEndpoints(FlowEndpoints):
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
         self.verifier: VerificationEndpoints | None = None  # set when verification is on
-        self.two_step = config.style == "profile_first" and not config.enable_legacy_one_step
+        self.two_step = config.two_steps
 
     def schema(self) -> IdentitySchema:
         """The schema new identities get."""
@@ -100,6 +100,10 @@ class RegistrationEndpoints(FlowEndpoints):
         if body.get("screen") == "previous":
             self._profile_screen(flow, flow.internal.get("traits"))
             raise ValidationFailed()
+        if body.get("screen") == "credential-selection":  # back from a method's next step (a code sent)
+            flow.state, flow.active = CHOOSE_METHOD, None
+            self._credentials_screen(flow, traits, hidden=True)
+            raise ValidationFailed(messages=[message(1040009)])
         method = body.get("method")
         if method == PROFILE and self.two_step:
             self._check_traits(flow, schema, traits)

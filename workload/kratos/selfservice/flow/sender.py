@@ -1,4 +1,4 @@
-"""Sends the one-time codes and links of recovery and verification through the courier.
+"""Sends one-time codes and links through the courier: recovery, verification, login and registration.
 
 An address nobody owns gets the ``*_invalid`` message when ``notify_unknown_recipients`` is on, and
 nothing otherwise; the flow answers the same either way, so no one learns which addresses exist.
@@ -6,7 +6,7 @@ nothing otherwise; the flow answers the same either way, so no one learns which 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -33,6 +33,18 @@ class EmailQueue(Protocol):
     async def queue_email(self, template_type: str, recipient: str, data: Mapping[str, Any]) -> object:
         """Render and queue one email."""
         ...
+
+    async def queue_sms(self, template_type: str, recipient: str, data: Mapping[str, Any]) -> object:
+        """Render and queue one text message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAddress:
+    """Where a login or registration code goes: ``via`` is ``email`` or ``sms``."""
+
+    via: str
+    to: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +89,23 @@ class AddressSender:
         self,
         flow: Flow,
         challenge: Challenge,
-        identity: Identity,
+        identity: Identity | None,
         address: str | None,
         *,
         expires_in: timedelta | None = None,
         issued_by: IssuedBy = IssuedBy.SELF_SERVICE,
     ) -> str:
-        """Store a new secret for ``flow`` and return its plain value (for the message or the admin)."""
+        """Store a new secret for ``flow`` and return its plain value (for the message or the admin).
+
+        ``identity`` is None for an identity not stored yet (registration).
+        """
         purpose = challenge.purpose(flow.kind.value)
         value = challenge.new_secret()
         await self.pool.add(
             OneTimeSecret(
                 purpose=purpose,
                 flow_id=flow.id,
-                identity_id=identity.id,
+                identity_id=identity.id if identity is not None else None,
                 digest=self.digester.sign(purpose, flow.id, value),
                 expires_at=utcnow() + (expires_in or challenge.lifespan),
                 address=address,
@@ -115,11 +130,7 @@ class AddressSender:
         """Send a new secret to ``address`` of ``identity``; to an unknown address, maybe a warning."""
         kind = flow.kind.value
         template = f"{kind}_code" if challenge.method == "code" else kind
-        base: dict[str, Any] = {
-            "To": address,
-            "RequestURL": flow.request_url,
-            "TransientPayload": flow.transient_payload if isinstance(flow.transient_payload, dict) else {},
-        }
+        base = _base_data(flow, address)
         if identity is None:
             if notify_unknown:
                 await self.courier.queue_email(f"{template}_invalid", address, base)
@@ -130,7 +141,7 @@ class AddressSender:
             **base,
             "Identity": self.identity_json(identity),
             "RequestURLDomain": urlsplit(flow.request_url).hostname or "",
-            "ExpiresInMinutes": int(challenge.lifespan.total_seconds() // 60),
+            "ExpiresInMinutes": _minutes(challenge),
         }
         noun = "Recovery" if kind == "recovery" else "Verification"
         if challenge.method == "code":
@@ -140,6 +151,45 @@ class AddressSender:
         else:
             data[f"{noun}URL"] = self.submit_url(flow, challenge, value)
         await self.courier.queue_email(f"{template}_valid", address, data)
+
+    async def send_codes(
+        self, flow: Flow, challenge: Challenge, identity: Identity, addresses: Sequence[CodeAddress]
+    ) -> None:
+        """Replace the codes of a login or registration flow with a new one per address, and send them.
+
+        A registration code belongs to no stored identity yet; its templates see the traits.
+        """
+        kind = flow.kind.value
+        registration = kind == "registration"
+        await self.pool.delete_for_flow(challenge.purpose(kind), flow.id)
+        for address in addresses:
+            value = await self.issue(flow, challenge, None if registration else identity, address.to)
+            data = {
+                **_base_data(flow, address.to),
+                f"{kind.capitalize()}Code": value,
+                "ExpiresInMinutes": _minutes(challenge),
+            }
+            subject = identity.traits if registration else self.identity_json(identity)
+            if address.via == "sms":
+                data["Identity"] = subject
+                data["RequestURLDomain"] = urlsplit(flow.request_url).hostname or ""
+                await self.courier.queue_sms(f"{kind}_code_valid", address.to, data)
+            else:
+                data["Traits" if registration else "Identity"] = subject
+                await self.courier.queue_email(f"{kind}_code_valid", address.to, data)
+
+
+def _base_data(flow: Flow, address: str) -> dict[str, Any]:
+    """What every template gets: the recipient, the flow's request URL and transient payload."""
+    return {
+        "To": address,
+        "RequestURL": flow.request_url,
+        "TransientPayload": flow.transient_payload if isinstance(flow.transient_payload, dict) else {},
+    }
+
+
+def _minutes(challenge: Challenge) -> int:
+    return int(challenge.lifespan.total_seconds() // 60)
 
 
 def identity_for_template(identity: Identity, schema_url: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema
@@ -62,6 +62,14 @@ def drop_value(flow: Flow, name: str) -> None:
     found = flow.ui.find(name)
     if found is not None:
         found.attributes.pop("value", None)
+
+
+class NextStep(ValidationFailed):
+    """The method took the flow on to its next step (a code was sent): store and show the flow.
+
+    Apps and SPAs get the flow with 400 and browsers go back to the UI with 303, as upstream answers
+    when a method needs another submission; ``messages`` are the flow's new messages.
+    """
 
 
 class RegistrationStrategy(Protocol):
@@ -131,4 +139,13 @@ class SecondFactorStrategy(Protocol):
 
     async def verify_second_factor(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
         """Check the submission proves the second factor of ``identity``; :class:`ValidationFailed` if not."""
+        ...
+
+
+@runtime_checkable
+class ClaimsUnnamed(Protocol):
+    """A method whose buttons may post no ``method`` (the code method's "Send code to ..." buttons)."""
+
+    def claims(self, body: dict[str, Any]) -> bool:
+        """Whether a submission without ``method`` is for this method."""
         ...

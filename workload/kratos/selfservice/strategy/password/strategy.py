@@ -59,7 +59,7 @@ class PasswordStrategy:
 
     def populate_login(self, flow: Flow, schema: IdentitySchema) -> None:
         """Identifier, password and the sign-in button."""
-        flow.ui.nodes.append(
+        flow.ui.upsert(
             input_node(
                 "identifier", "default", "text", value="", required=True, label=identifier_label(schema)
             )

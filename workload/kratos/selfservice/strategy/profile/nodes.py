@@ -66,16 +66,30 @@ def trait_nodes(schema: IdentitySchema, group: str, traits: Any = None) -> list[
 
 
 def identifier_label(schema: IdentitySchema) -> Any:
-    """The login identifier's label: the title of the schema's only password identifier, else "ID"."""
-    identifiers = [
-        (name, field)
-        for name, field, _ in trait_fields(schema)
-        if field.get("ory.sh/kratos", {}).get("credentials", {}).get("password", {}).get("identifier")
-    ]
+    """The login identifier's label: the title of the schema's only identifier field, else "ID".
+
+    As upstream, a field counts when any method names it (password, code, webauthn identifiers, the
+    passkey display name, the TOTP account name), whether or not that method is enabled.
+    """
+    identifiers = [(name, field) for name, field, _ in trait_fields(schema) if _names_identifier(field)]
     if len(identifiers) == 1 and identifiers[0][1].get("title"):
         name, field = identifiers[0]
         return message(1070002, text=field["title"], name=name, title=field["title"])
     return message(1070004)
+
+
+def _names_identifier(field: dict[str, Any]) -> bool:
+    credentials = field.get("ory.sh/kratos", {}).get("credentials", {})
+    return any(credentials.get(method, {}).get(key) for method, key in _IDENTIFIER_KEYS)
+
+
+_IDENTIFIER_KEYS = (
+    ("password", "identifier"),
+    ("webauthn", "identifier"),
+    ("passkey", "display_name"),
+    ("totp", "account_name"),
+    ("code", "identifier"),
+)
 
 
 def lookup(traits: Any, path: list[str]) -> Any:

@@ -1,0 +1,1 @@
+"""The code method: passwordless registration and login, and one-time codes as a second factor."""
