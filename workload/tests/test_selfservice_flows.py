@@ -342,3 +342,28 @@ def test_a_user_lists_and_ends_their_other_sessions_and_admins_extend_them(
     assert extended.json()["expires_at"] >= detail["expires_at"]
     active = HTTP.get(f"{server.admin_url}/admin/sessions", params={"active": "false"}).json()
     assert {second.session.id, third.session.id} <= {s["id"] for s in active}
+
+
+def test_a_single_page_app_is_told_where_the_browser_goes_after_login(
+    server: KratosProcess, frontend: ory_kratos_client.FrontendApi
+) -> None:
+    address = email()
+    register_api(frontend, address)
+    with httpx.Client(base_url=server.public_url, timeout=30, headers={"Accept": "application/json"}) as spa:
+        flow = spa.get("/self-service/login/browser", params={"return_to": f"{UI}/app"}).json()
+        csrf = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")
+        done = spa.post(
+            "/self-service/login",
+            params={"flow": flow["id"]},
+            json={
+                "method": "password",
+                "identifier": address,
+                "password": PASSWORD,
+                "csrf_token": csrf["attributes"]["value"],
+            },
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["continue_with"] == [
+            {"action": "redirect_browser_to", "redirect_browser_to": f"{UI}/app"}
+        ]
+        assert "session_token" not in done.json()

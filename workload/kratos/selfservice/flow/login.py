@@ -24,7 +24,7 @@ from kratos.selfservice.flow.errors import (
     SessionAlreadyAvailable,
 )
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
-from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
+from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import (
@@ -270,6 +270,7 @@ class LoginEndpoints(FlowEndpoints):
         await self.context.flows.update(flow)
         destination = return_url(self.context, flow, self.config.after, method)
         outcome = Outcome(identity, signed_in)
+        spa_redirect(request, flow, outcome, destination)
         if self.verifier is not None and self.hooks.enabled(method, "verification"):
             verify = await self.verifier.start_for(
                 request, flow.type, identity, only_pending=False, csrf_token=outcome.csrf_token

@@ -17,7 +17,7 @@ from kratos.selfservice.flow.context import FlowContext
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
-from kratos.selfservice.flow.signin import Outcome, answer, return_url, start_session
+from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed
@@ -139,6 +139,7 @@ class RegistrationEndpoints(FlowEndpoints):
                 {"action": "set_ory_session_token", "ory_session_token": new_session.token}
             )
         destination = return_url(self.context, flow, self.config.after, strategy.id)
+        spa_redirect(request, flow, outcome, destination)
         if self.verifier is not None:
             verify = await self.verifier.start_for(
                 request,

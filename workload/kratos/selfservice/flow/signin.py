@@ -40,6 +40,12 @@ def return_url(context: FlowContext, flow: Flow, after: Any, method: str) -> str
     )
 
 
+def spa_redirect(request: Request, flow: Flow, outcome: Outcome, return_to: str) -> None:
+    """Tell a single-page app where the browser goes next (``continue_with`` ``redirect_browser_to``)."""
+    if flow.type == FlowType.BROWSER and wants_json(request):
+        outcome.continue_with.append({"action": "redirect_browser_to", "redirect_browser_to": return_to})
+
+
 async def start_session(
     context: FlowContext, request: Request, identity: Identity, method: str, revoke_others: bool
 ) -> Session:

@@ -96,7 +96,7 @@ class LoginStrategy(Protocol):
         ...
 
     async def login(self, flow: Flow, body: dict[str, Any], session: Session | None) -> Identity:
-        """The identity the submission proves, with all its credentials; :class:`ValidationFailed` otherwise."""
+        """The identity the submission proves, with all its credentials; else :class:`ValidationFailed`."""
         ...
 
 
