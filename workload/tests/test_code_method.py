@@ -479,3 +479,47 @@ def test_code_as_second_factor_in_a_browser(mfa: KratosProcess, sink: SmtpSink) 
         )
         assert done.status_code == 303, done.text
         assert browser.get("/sessions/whoami").json()["authenticator_assurance_level"] == "aal2"
+
+
+def test_identifier_first_knows_an_identity_that_has_only_codes(
+    tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink, gateway: HookTarget
+) -> None:
+    schema = json.loads((DATA / "identity.code.schema.json").read_text())
+    del schema["properties"]["traits"]["properties"]["email"]["ory.sh/kratos"]["credentials"]["password"]
+    only_codes = "base64://" + base64.b64encode(json.dumps(schema).encode()).decode()
+    config = merged(
+        code_config(sink, gateway, "passwordless_enabled"),
+        {
+            "identity": {"schemas": [{"id": "default", "url": only_codes}]},
+            "selfservice": {"flows": {"login": {"style": "identifier_first"}}},
+        },
+    )
+    workdir = tmp_path_factory.mktemp("identifier-first")
+    server = KratosProcess(workdir, f"sqlite://{workdir}/kratos.sqlite?_fk=true", overrides=config)
+    server.migrate()
+    server.start()
+    try:
+        address = new_email()
+        created = HTTP.post(
+            f"{server.admin_url}/admin/identities",
+            json={"schema_id": "default", "traits": {"email": address}},
+        )
+        assert created.status_code == 201, created.text
+        assert set(created.json()["credentials"]) == {"code"}
+        flow = HTTP.get(f"{server.public_url}/self-service/login/api").json()
+        step = HTTP.post(
+            f"{server.public_url}/self-service/login",
+            params={"flow": flow["id"]},
+            json={"method": "identifier_first", "identifier": address},
+        ).json()
+        messages = [m["id"] for n in step["ui"]["nodes"] for m in n["messages"]]
+        assert 4000037 not in messages
+        assert ("code", "submit") in {(n["group"], n["attributes"].get("type")) for n in step["ui"]["nodes"]}
+        unknown = HTTP.post(
+            f"{server.public_url}/self-service/login",
+            params={"flow": flow["id"]},
+            json={"method": "identifier_first", "identifier": new_email()},
+        ).json()
+        assert 4000037 in [m["id"] for n in unknown["ui"]["nodes"] for m in n["messages"]]
+    finally:
+        server.stop()

@@ -47,8 +47,8 @@ class IdentityPool(Protocol):
         """One identity by external id, or None."""
         ...
 
-    async def find_by_identifier(self, kind: str, identifier: str) -> Identity | None:
-        """The identity owning credential identifier ``identifier`` of type ``kind`` (with credentials)."""
+    async def find_by_identifier(self, kind: str | Sequence[str], identifier: str) -> Identity | None:
+        """The identity (with credentials) owning ``identifier`` as a credential of type(s) ``kind``."""
         ...
 
     async def find_by_address(self, kind: AddressKind, via: str, value: str) -> Identity | None:

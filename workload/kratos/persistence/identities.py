@@ -127,11 +127,16 @@ class IdentityRepository:
             found = await _hydrate(conn, rows, credentials)
         return found[0] if found else None
 
-    async def find_by_identifier(self, kind: str, identifier: str) -> Identity | None:
-        """The identity owning credential identifier ``identifier`` of type ``kind``, with credentials."""
-        owner = sa.select(identity_credential_identifiers.c.identity_id).where(
-            identity_credential_identifiers.c.type == kind,
-            identity_credential_identifiers.c.identifier == identifier,
+    async def find_by_identifier(self, kind: str | Sequence[str], identifier: str) -> Identity | None:
+        """The identity owning credential identifier ``identifier`` of type ``kind`` (or one of several)."""
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        owner = (
+            sa.select(identity_credential_identifiers.c.identity_id)
+            .where(
+                identity_credential_identifiers.c.type.in_(kinds),
+                identity_credential_identifiers.c.identifier == identifier,
+            )
+            .limit(1)
         )
         return await self._get_one(identities.c.id == owner.scalar_subquery(), True)
 

@@ -45,6 +45,8 @@ AAL1, AAL2 = "aal1", "aal2"
 _ALREADY = (
     "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?"
 )
+# First factors whose credentials carry the identifier a user types (passkeys are found by their key).
+_NAMED_BY_IDENTIFIER = ("password", "code", "webauthn")
 _STEP_UP = "The session needs a second factor: continue the login with aal=aal2."
 
 
@@ -170,7 +172,8 @@ class LoginEndpoints(FlowEndpoints):
             missing = message(4000002, "Property identifier is missing.", property="identifier")
             raise ValidationFailed(fields=[("identifier", missing)])
         if not self.mitigate_enumeration:
-            identity = await self.identities.find_by_identifier("password", identifier.lower())
+            kinds = [kind for kind in _NAMED_BY_IDENTIFIER if kind in self.strategies]
+            identity = await self.identities.find_by_identifier(kinds, identifier.lower())
             if identity is None:
                 self._identification(flow, identifier)
                 raise ValidationFailed(fields=[("identifier", message(4000037))])
