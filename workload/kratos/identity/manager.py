@@ -132,7 +132,11 @@ class IdentityManager:
             if credential is None:
                 if not identifiers or not recreate:
                     continue
-                credential = identity.credentials[kind] = Credentials(type=kind, identifiers=[], config={})
+                # Upstream writes a new code credential in its current config format (version 1).
+                version = 1 if kind == CredentialsType.CODE else 0
+                credential = identity.credentials[kind] = Credentials(
+                    type=kind, identifiers=[], config={}, version=version
+                )
             credential.identifiers = list(identifiers)
             if kind == CredentialsType.CODE:
                 credential.config = {
