@@ -6,14 +6,17 @@ are cookie-keeping clients posting the forms.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import uuid
 from collections.abc import Iterator
+from copy import deepcopy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from kratos_process import UI, KratosProcess
+from kratos_process import DATA, UI, KratosProcess
 from server_fixtures import running_kratos
 from webauthn_authenticator import SoftAuthenticator, corrupt_signature
 from webauthn_browser import (
@@ -26,6 +29,18 @@ from webauthn_browser import (
     node,
     stored,
 )
+
+from kratos.identity.credentials.webauthn import WebAuthnConfig
+from kratos.identity.model import Credentials, Identity
+from kratos.persistence import migrate
+from kratos.persistence.database import Database
+from kratos.persistence.identities import IdentityRepository
+from kratos.schema import SchemaRegistry, parse_schema
+from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.strategy.webauthn.ceremony import RelyingParty
+from kratos.selfservice.strategy.webauthn.errors import WebAuthnError
+from kratos.selfservice.strategy.webauthn.strategy import WebAuthnStrategy
+from kratos.ui.node import Container
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -178,43 +193,58 @@ def add_key_after_login(browser: Browser, address: str, key: SoftAuthenticator) 
     return add_key(browser, key)
 
 
-def test_two_logins_racing_with_one_assertion_do_not_both_pass(server: KratosProcess) -> None:
-    address, key = email(), SoftAuthenticator()
-    identity_id = create_identity(server, address)
-    with Browser(server) as browser:
-        assert add_key_after_login(browser, address, key).status_code == 303
-    browser, flow = second_factor_flow(server, key, address)
-    body = {
-        "csrf_token": node(flow, "csrf_token")["attributes"]["value"],
-        "identifier": address,
-        "webauthn_login": assertion(key, flow),
-    }
-    answers: list[httpx.Response] = []
-    with browser:
-        clients = [
-            httpx.Client(base_url=server.public_url, cookies=dict(browser.http.cookies), timeout=30)
-            for _ in range(4)
-        ]
+@pytest.fixture(params=["sqlite", "postgres"])
+def dsn(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path}/race.sqlite"
+    return request.getfixturevalue("postgres_dsn")
 
-        def submit(client: httpx.Client) -> None:
-            answers.append(
-                client.post(
-                    "/self-service/login",
-                    params={"flow": flow["id"]},
-                    json=body,
-                    headers={"Accept": "application/json"},
-                )
+
+def test_two_logins_racing_with_one_assertion_do_not_both_pass(dsn: str) -> None:
+    """Both read the keys and the flow before either stores the counter; the second finds them changed.
+
+    The key is a synced passkey (its counter stays 0), so only the stored row's change refuses the race.
+    """
+    key = SoftAuthenticator(counter_step=0)
+    rp = RelyingParty("localhost", "Example Corp", (ORIGIN,))
+
+    async def scenario() -> None:
+        db = await Database.open(dsn)
+        try:
+            await migrate.upgrade(db.engine)
+            pool = IdentityRepository(db)
+            schema = parse_schema("keys", (DATA / "identity.webauthn.schema.json").read_bytes())
+            strategy = WebAuthnStrategy(
+                pool, SchemaRegistry([schema], "keys"), rp, "http://127.0.0.1:4433/", passwordless=False
             )
+            options = rp.registration_options(b"user-handle-0001")
+            registered = rp.verify_registration(
+                key.create(options.to_json(), ORIGIN), options.session, passwordless=False
+            )
+            config = WebAuthnConfig([registered.credential], registered.user_handle).to_json()
+            address = "racer@example.com"
+            identity = Identity(
+                schema_id="keys",
+                traits={"email": address},
+                credentials={"webauthn": Credentials(type="webauthn", identifiers=[address], config=config)},
+            )
+            await pool.create_many([identity])
+            first, second = await pool.get(identity.id), await pool.get(identity.id)
+            assert first is not None
+            assert second is not None
+            now = datetime.now(UTC)
+            flow = Flow(Kind.LOGIN, FlowType.BROWSER, "", now + timedelta(hours=1), Container(action=""))
+            strategy.populate_second_factor(flow, first)
+            other = Flow.from_storage(flow.id, deepcopy(flow.to_storage()), flow.updated_at)  # read meanwhile
+            body = {"identifier": address, "webauthn_login": assertion(key, flow.to_json())}
+            await strategy.verify_second_factor(flow, body, first)
+            with pytest.raises(WebAuthnError) as refused:
+                await strategy.verify_second_factor(other, body, second)
+            assert refused.value.message.id == 4000043
+        finally:
+            await db.close()
 
-        threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for client in clients:
-            client.close()
-    assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400], [a.text for a in answers]
-    assert sign_count(server, identity_id) == [1]
+    asyncio.run(scenario())
 
 
 def test_keys_are_removed_in_settings_and_by_an_administrator(server: KratosProcess) -> None:
