@@ -114,10 +114,35 @@ def test_sign_up_and_sign_in_with_a_passkey(server: KratosProcess) -> None:
         assert browser.whoami().status_code == 401
 
 
-def test_api_flows_offer_no_passkeys(server: KratosProcess) -> None:
-    for kind in ("login", "registration"):
-        flow = httpx.get(f"{server.public_url}/self-service/{kind}/api").json()
-        assert not [n for n in names(flow) if n.startswith("passkey:") or n.startswith("webauthn:")], kind
+def test_apps_get_passkey_nodes_without_scripts_and_sign_in(server: KratosProcess) -> None:
+    """As upstream v26.2.0: API flows keep the passkey nodes and their triggers, not the JavaScript."""
+    address, key = email(), SoftAuthenticator()
+    identity_id = sign_up(server, key, address)
+    public = server.public_url
+    registration = httpx.get(f"{public}/self-service/registration/api").json()
+    second = httpx.post(
+        f"{public}/self-service/registration",
+        params={"flow": registration["id"]},
+        json={"method": "profile", "traits": {"email": email()}},
+    )
+    assert second.status_code == 400
+    trigger = node(second.json(), "passkey_register_trigger")["attributes"]
+    assert (trigger["onclickTrigger"], "onclick" in trigger) == ("oryPasskeyRegistration", False)
+    assert "passkey:passkey_create_data" in names(second.json())
+
+    login = httpx.get(f"{public}/self-service/login/api").json()
+    assert not [n for n in names(login) if n.startswith("webauthn:")]  # no script, no security keys
+    assert "onload" not in node(login, "passkey_login")["attributes"]
+    assert "onclick" not in node(login, "passkey_login_trigger")["attributes"]
+    answer = key.get(node(login, "passkey_challenge")["attributes"]["value"], ORIGIN)
+    done = httpx.post(
+        f"{public}/self-service/login",
+        params={"flow": login["id"]},
+        json={"method": "passkey", "passkey_login": answer},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["session"]["identity"]["id"] == identity_id
+    assert done.json()["session_token"]
 
 
 def test_passkeys_are_added_and_removed_in_settings_but_never_the_last(server: KratosProcess) -> None:

@@ -1,8 +1,9 @@
-"""Passkeys: sign-up with a discoverable credential, sign-in by the user handle it returns, settings.
+"""Passkeys: sign-up with a discoverable credential, sign-in by the returned user handle, settings.
 
 A passkey credential's identifiers are the user handles its keys were created with (64 random
 alphanumerics each, as upstream): a login finds the identity by the handle the authenticator returns.
-Offered to browser flows only.
+API flows get the same nodes without the script and the ``onclick``/``onload`` code, as upstream v26.2.0
+renders them for native apps.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from kratos.selfservice.strategy.webauthn.nodes import (
 )
 from kratos.selfservice.strategy.webauthn.response import parse_assertion
 from kratos.session.model import Session
-from kratos.ui.node import input_node
+from kratos.ui.node import Node, input_node
 from kratos.ui.text import message
 
 KIND = CredentialsType.PASSKEY
@@ -85,8 +86,6 @@ class PasskeyStrategy:
 
     def populate_registration(self, flow: Flow, schema: IdentitySchema) -> None:
         """``passkey_create_data`` with the options, "Sign up with passkey", the script."""
-        if flow.type != FlowType.BROWSER:
-            return
         data = flow.internal.get(_OPTIONS)
         if not isinstance(data, str):
             fields = display_name_fields(schema)
@@ -101,18 +100,24 @@ class PasskeyStrategy:
                     "displayNameFieldNames": fields,
                 }
             )
+        browser = flow.type == FlowType.BROWSER
         for node in (
             hidden_node(CREATE_DATA, PASSKEY, data),
-            trigger_node("passkey_register_trigger", PASSKEY, "oryPasskeyRegistration", message(1040007)),
-            script_node(self.public_base_url),
-            hidden_node(REGISTER, PASSKEY),
+            trigger_node(
+                "passkey_register_trigger",
+                PASSKEY,
+                "oryPasskeyRegistration",
+                message(1040007),
+                browser=browser,
+                value=None,
+            ),
+            *self._script(flow),
+            hidden_node(REGISTER, PASSKEY, None),
         ):
             upsert(flow, node)
 
     async def register(self, flow: Flow, body: dict[str, Any], identity: Identity) -> None:
         """Verify the passkey; its user handle becomes the credential's identifier."""
-        if flow.type != FlowType.BROWSER:
-            raise keys.not_offered()
         response = text_field(body, REGISTER)
         if not response or response == "true":  # the React SDK posts "true" for an empty value
             raise missing(REGISTER)
@@ -129,8 +134,6 @@ class PasskeyStrategy:
 
     def populate_login(self, flow: Flow, schema: IdentitySchema) -> None:
         """The identifier (for autofill), a discoverable challenge and "Sign in with passkey"."""
-        if flow.type != FlowType.BROWSER:
-            return
         identifier = flow.ui.find("identifier")
         if identifier is None:
             upsert(
@@ -149,23 +152,22 @@ class PasskeyStrategy:
             identifier.attributes["autocomplete"] = "username webauthn"
         options = self.rp.discoverable_login_options()
         keys.keep_ceremony(flow, self.id, options)
+        browser = flow.type == FlowType.BROWSER
+        autocomplete = {"onload": "window.oryPasskeyLoginAutocompleteInit()"} if browser else {}
         for node in (
             hidden_node(CHALLENGE, PASSKEY, options.to_json()),
-            script_node(self.public_base_url),
+            *self._script(flow),
             hidden_node(
-                LOGIN,
-                PASSKEY,
-                onload="window.oryPasskeyLoginAutocompleteInit()",
-                onloadTrigger="oryPasskeyLoginAutocompleteInit",
+                LOGIN, PASSKEY, None, **autocomplete, onloadTrigger="oryPasskeyLoginAutocompleteInit"
             ),
-            trigger_node("passkey_login_trigger", PASSKEY, "oryPasskeyLogin", message(1010021)),
+            trigger_node(
+                "passkey_login_trigger", PASSKEY, "oryPasskeyLogin", message(1010021), browser=browser
+            ),
         ):
             upsert(flow, node)
 
     async def login(self, flow: Flow, body: dict[str, Any], session: Session | None) -> Identity:
         """The identity whose passkey signed the flow's challenge, found by the returned user handle."""
-        if flow.type != FlowType.BROWSER:
-            raise keys.not_offered()
         response = text_field(body, LOGIN)
         if not response:
             raise missing(LOGIN)
@@ -188,8 +190,6 @@ class PasskeyStrategy:
 
     def populate_settings(self, flow: Flow, identity: Identity, schema: IdentitySchema) -> None:
         """A remove button per passkey (none while it is the last first factor), and "Add passkey"."""
-        if flow.type != FlowType.BROWSER:
-            return
         stored = keys.stored_keys(identity, KIND)
         locked = count_first_factors(identity.credentials) < 2
         for key in stored.config.credentials:
@@ -204,11 +204,15 @@ class PasskeyStrategy:
         )
         keys.keep_ceremony(flow, self.id, options)
         flow.ui.nodes += [
-            script_node(self.public_base_url),
+            *self._script(flow),
             trigger_node(
-                "passkey_register_trigger", PASSKEY, "oryPasskeySettingsRegistration", message(1050019)
+                "passkey_register_trigger",
+                PASSKEY,
+                "oryPasskeySettingsRegistration",
+                message(1050019),
+                browser=flow.type == FlowType.BROWSER,
             ),
-            hidden_node(SETTINGS_REGISTER, PASSKEY),
+            hidden_node(SETTINGS_REGISTER, PASSKEY, None),
             hidden_node(CREATE_DATA, PASSKEY, options.to_json()),
         ]
 
@@ -216,8 +220,6 @@ class PasskeyStrategy:
         self, flow: Flow, body: dict[str, Any], identity: Identity, schema: IdentitySchema
     ) -> SettingsUpdate:
         """Add the passkey the browser created (with its own user handle), or remove one."""
-        if flow.type != FlowType.BROWSER:
-            raise keys.not_offered()
         stored = keys.stored_keys(identity, KIND)
         if removed := text_field(body, REMOVE):
             first_factors = count_first_factors(identity.credentials)
@@ -248,3 +250,7 @@ class PasskeyStrategy:
             stored.credential.identifiers = [*stored.credential.identifiers, identifier]
         keys.forget_ceremony(flow, self.id)
         return SettingsUpdate()
+
+    def _script(self, flow: Flow) -> list[Node]:
+        """The ``webauthn.js`` script node, for browser flows only."""
+        return [script_node(self.public_base_url)] if flow.type == FlowType.BROWSER else []

@@ -36,21 +36,31 @@ def script_node(public_base_url: str) -> Node:
 
 
 def trigger_node(
-    name: str, group: str, function: str, label: Message, *, options: str | None = None, browser: bool = True
+    name: str,
+    group: str,
+    function: str,
+    label: Message,
+    *,
+    options: str | None = None,
+    browser: bool = True,
+    value: str | None = "",
 ) -> Node:
-    """A button calling ``window.<function>``: with ``options`` as its value and argument (``webauthn``).
+    """A button calling ``window.<function>``, with ``options`` as its value and argument (``webauthn``).
 
-    API flows keep ``onclickTrigger`` but get no ``onclick`` script, as upstream's passkey nodes.
+    Without ``options`` the value is ``value`` (None leaves it out). API flows keep ``onclickTrigger``
+    but get no ``onclick`` script, as upstream's passkey nodes.
     """
     extra: dict[str, Any] = {}
     if browser:
         extra["onclick"] = f"window.{function}({options or ''})"
     extra["onclickTrigger"] = function
-    return input_node(name, group, "button", value=options or "", label=label, **extra)
+    return input_node(
+        name, group, "button", value=options if options is not None else value, label=label, **extra
+    )
 
 
-def hidden_node(name: str, group: str, value: str = "", **extra: Any) -> Node:
-    """A hidden input the script fills (``webauthn_login``, ``passkey_register``...)."""
+def hidden_node(name: str, group: str, value: str | None = "", **extra: Any) -> Node:
+    """A hidden input the script fills (``webauthn_login``, ``passkey_register``...); None: no value."""
     return input_node(name, group, "hidden", value=value, **extra)
 
 
