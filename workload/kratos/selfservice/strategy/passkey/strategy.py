@@ -75,12 +75,15 @@ class PasskeyStrategy:
     """The ``passkey`` method over a :class:`RelyingParty` with discoverable credentials."""
 
     id = "passkey"
-    submit_fields = (LOGIN, REGISTER, SETTINGS_REGISTER, REMOVE)
 
     def __init__(self, pool: IdentityPool, rp: RelyingParty, public_base_url: str) -> None:
         self.pool = pool
         self.rp = rp
         self.public_base_url = public_base_url
+
+    def claims(self, body: dict[str, Any]) -> bool:
+        """``webauthn.js`` and the remove buttons post the method's own fields without ``method``."""
+        return keys.carries(body, (LOGIN, REGISTER, SETTINGS_REGISTER, REMOVE))
 
     # registration
 

@@ -41,6 +41,14 @@ def stored_keys(identity: Identity, kind: str) -> StoredKeys:
         raise refusal(f"The stored {kind} credential cannot be read: {exc}") from None
 
 
+def carries(body: dict[str, Any], fields: tuple[str, ...]) -> bool:
+    """Whether a submission without ``method`` fills one of a method's ``fields`` (what webauthn.js posts).
+
+    The React SDK posts ``"true"`` for an empty value, which does not count, as upstream.
+    """
+    return any(isinstance(body.get(name), str) and body[name] not in ("", "true") for name in fields)
+
+
 def keep_ceremony(flow: Flow, method: str, options: CeremonyOptions) -> None:
     """Remember the issued options' state in the flow (``<method>_session_data``), as upstream does."""
     flow.internal[internal_context_key(method)] = options.session.to_json()

@@ -53,7 +53,6 @@ class WebAuthnStrategy:
     """The ``webauthn`` method over a :class:`RelyingParty`."""
 
     id = "webauthn"
-    submit_fields = (LOGIN, REGISTER, REMOVE)  # what webauthn.js and the remove buttons submit
 
     def __init__(
         self,
@@ -69,6 +68,10 @@ class WebAuthnStrategy:
         self.rp = rp
         self.public_base_url = public_base_url
         self.passwordless = passwordless
+
+    def claims(self, body: dict[str, Any]) -> bool:
+        """``webauthn.js`` and the remove buttons post the method's own fields without ``method``."""
+        return keys.carries(body, (LOGIN, REGISTER, REMOVE))
 
     # login: first factor (passwordless)
 
