@@ -26,12 +26,7 @@ def load(tmp_path: Path, extra: str, *, check_support: bool = True) -> list[str]
 
 QUICKSTARTS = {
     "quickstart-email-password.kratos.yml": [],
-    "quickstart-all-strategies.kratos.yml": [
-        "selfservice.methods.webauthn: WebAuthn is not implemented yet; "
-        "set selfservice.methods.webauthn.enabled to false",
-        "selfservice.methods.passkey: passkey sign-in is not implemented yet; "
-        "set selfservice.methods.passkey.enabled to false",
-    ],
+    "quickstart-all-strategies.kratos.yml": [],
 }
 
 
@@ -62,12 +57,14 @@ def test_quickstart_refuses_exactly_its_unsupported_parts(name: str) -> None:
     assert problems == QUICKSTARTS[name]
 
 
-def test_quickstart_with_unsupported_parts_switched_off_loads(tmp_path: Path) -> None:
-    off = tmp_path / "off.yml"
-    off.write_text("selfservice:\n  methods: {webauthn: {enabled: false}, passkey: {enabled: false}}\n")
-    config = load_config([DATA / "quickstart-all-strategies.kratos.yml", off], env={})
-    assert config.selfservice.methods.webauthn.config.rp is not None
-    assert config.selfservice.methods.webauthn.config.rp.origin == "http://localhost:4455"
+def test_quickstart_with_security_keys_and_passkeys_loads() -> None:
+    config = load_config([DATA / "quickstart-all-strategies.kratos.yml"], env={})
+    webauthn = config.selfservice.methods.webauthn
+    assert webauthn.enabled
+    assert webauthn.config.passwordless
+    assert webauthn.config.rp is not None
+    assert webauthn.config.rp.origin == "http://localhost:4455"
+    assert config.selfservice.methods.passkey.enabled
     env = {
         "SELFSERVICE_METHODS_TOTP_ENABLED": "false",
         "SELFSERVICE_METHODS_LOOKUP_SECRET_ENABLED": "false",

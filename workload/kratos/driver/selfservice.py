@@ -27,10 +27,14 @@ from kratos.selfservice.hook.executor import FlowHooks, build_hooks
 from kratos.selfservice.strategy.base import SecondFactorStrategy, SettingsStrategy
 from kratos.selfservice.strategy.code.strategy import CodeStrategy
 from kratos.selfservice.strategy.lookup_secret.strategy import LookupSecretStrategy
+from kratos.selfservice.strategy.passkey.strategy import PasskeyStrategy
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
 from kratos.selfservice.strategy.profile.strategy import ProfileStrategy
 from kratos.selfservice.strategy.totp.strategy import TotpStrategy
+from kratos.selfservice.strategy.webauthn.ceremony import RelyingParty
+from kratos.selfservice.strategy.webauthn.script import webauthn_js_routes
+from kratos.selfservice.strategy.webauthn.strategy import WebAuthnStrategy
 from kratos.session.handlers import SessionHandlers
 from kratos.session.tokenizer import Tokenizer
 from kratos.session.whoami import Whoami
@@ -104,10 +108,13 @@ def build_selfservice(registry: Registry) -> SelfService:
     passwordless = [code_strategy] if code_method.enabled and code_method.passwordless_enabled else []
     code_mfa = [code_strategy] if code_method.enabled and code_method.mfa_enabled else []
     # Code before password, TOTP and backup codes: the order upstream sorts their nodes in.
-    login = [*passwordless, *password]
-    second_factors: list[SecondFactorStrategy] = [*code_mfa, *totp, *lookup]
-    registration = [*passwordless, *password]
-    settings: list[SettingsStrategy] = [*profile, *password, *lookup, *totp]
+    webauthn, passkey = _key_strategies(registry)
+    keys_alone = webauthn if methods.webauthn.config.passwordless else []  # security keys as first factor
+    keys_mfa = [] if methods.webauthn.config.passwordless else webauthn
+    login = [*passwordless, *password, *keys_alone, *passkey]
+    second_factors: list[SecondFactorStrategy] = [*code_mfa, *totp, *lookup, *keys_mfa]
+    registration = [*passwordless, *password, *keys_alone, *passkey]
+    settings: list[SettingsStrategy] = [*profile, *password, *lookup, *totp, *webauthn, *passkey]
 
     def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
         return build_hooks(
@@ -193,6 +200,24 @@ def build_selfservice(registry: Registry) -> SelfService:
     return built
 
 
+def _key_strategies(registry: Registry) -> tuple[list[WebAuthnStrategy], list[PasskeyStrategy]]:
+    """Security keys and passkeys, when enabled, each with its relying party."""
+    methods = registry.config.selfservice.methods
+    base_url = str(registry.config.serve.public.base_url)
+    pool = registry.identities.pool
+    webauthn = []
+    if methods.webauthn.enabled:
+        rp = RelyingParty.for_webauthn(methods.webauthn.config, base_url)
+        passwordless = methods.webauthn.config.passwordless
+        webauthn.append(WebAuthnStrategy(pool, registry.schemas, rp, base_url, passwordless=passwordless))
+    passkey = []
+    if methods.passkey.enabled:
+        passkey.append(
+            PasskeyStrategy(pool, RelyingParty.for_passkey(methods.passkey.config, base_url), base_url)
+        )
+    return webauthn, passkey
+
+
 def _totp_issuer(config: KratosConfig) -> str:
     """``totp.config.issuer``, else the public URL's host name, as upstream."""
     issuer = config.selfservice.methods.totp.config.issuer
@@ -229,6 +254,7 @@ def public_routes(registry: Registry) -> list[Route]:
             context, registry.config.selfservice.flows.logout.after.default_browser_return_url
         ).routes(),
         *error_routes(registry.flows),
+        *webauthn_js_routes(),
     ]
 
 

@@ -22,8 +22,8 @@ from kratos.schema import SchemaRegistry, TraitsExtension, schema_url
 
 MAX_IDENTIFIER_LENGTH = 255
 MAX_ADDRESS_LENGTH = 400
-# Credential types whose identifiers come from the schema extension.
-_SCHEMA_DERIVED = ("password", "webauthn", "passkey", "totp", "code")
+# Credential types whose identifiers come from the schema extension (a passkey's are its user handles).
+_SCHEMA_DERIVED = ("password", "webauthn", "totp", "code")
 
 
 class IdentityManager:

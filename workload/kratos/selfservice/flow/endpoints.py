@@ -14,14 +14,21 @@ from kratos.http.body import read_submission
 from kratos.http.errors import KratosError, NotFound
 from kratos.identity.model import utcnow
 from kratos.selfservice.flow.context import FlowContext, error_json, json, parse_flow_id, redirect, wants_json
-from kratos.selfservice.flow.errors import CsrfViolation, FlowExpired, NoFlow, SessionAlreadyAvailable
+from kratos.selfservice.flow.errors import (
+    BrowserLocationChangeRequired,
+    CsrfViolation,
+    FlowExpired,
+    NoFlow,
+    SessionAlreadyAvailable,
+)
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import NextStep, ValidationFailed
+from kratos.selfservice.strategy.base import ContinueInUi, NextStep, ValidationFailed
 from kratos.session.model import Session
 from kratos.ui.node import Container, csrf_node
 from kratos.ui.text import message
 
+_CONTINUE = "The flow changed: continue it in the user interface."
 _API_COOKIE_REASON = (
     'The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. '
     "The flow however was initiated as an API request. To prevent potential misuse and mitigate several "
@@ -236,6 +243,10 @@ class FlowEndpoints:
             flow.ui.add_field_message(name, text)
         flow.updated_at = utcnow()
         await self.context.flows.update(flow)
+        if isinstance(failure, ContinueInUi):
+            if not wants_json(request):
+                return redirect(self.ui_location(flow))
+            return error_json(BrowserLocationChangeRequired(self.ui_location(flow), _CONTINUE))
         if flow.type == FlowType.BROWSER and not wants_json(request):
             status = 303 if isinstance(failure, NextStep) else self.error_redirect_status
             return redirect(self.ui_location(flow), status)

@@ -27,12 +27,7 @@ from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import (
-    ClaimsUnnamed,
-    LoginStrategy,
-    SecondFactorStrategy,
-    ValidationFailed,
-)
+from kratos.selfservice.strategy.base import LoginStrategy, SecondFactorStrategy, ValidationFailed, chosen
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.errors import aal2_login_url
 from kratos.session.manager import satisfies
@@ -194,7 +189,7 @@ class LoginEndpoints(FlowEndpoints):
             flow.active = IDENTIFIER_FIRST
             flow.transient_payload = body.get("transient_payload") or {}
             raise ValidationFailed()
-        strategy = self.strategies.get(method) if isinstance(method, str) else None
+        strategy = chosen(self.strategies, body)
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = await strategy.login(flow, body, session if refresh else None)
@@ -233,14 +228,7 @@ class LoginEndpoints(FlowEndpoints):
             raise SessionAal1Required()
         if session.aal == AAL2 and not flow.extra.get("refresh"):
             raise SessionAlreadyAvailable(_ALREADY)
-        method = body.get("method")
-        if isinstance(method, str):
-            strategy = self.second_factors.get(method)
-        else:
-            strategy = next(
-                (s for s in self.second_factors.values() if isinstance(s, ClaimsUnnamed) and s.claims(body)),
-                None,
-            )
+        strategy = chosen(self.second_factors, body)
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = await self.identities.get(session.identity_id)

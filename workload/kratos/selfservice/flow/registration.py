@@ -20,7 +20,7 @@ from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed
+from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed, chosen
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
 from kratos.session.model import Session
 from kratos.ui.node import csrf_node, submit_node
@@ -111,7 +111,7 @@ class RegistrationEndpoints(FlowEndpoints):
             flow.internal["traits"] = traits
             flow.transient_payload = flow.transient_payload or {}
             raise ValidationFailed(messages=[message(1040009)])
-        strategy = self.strategies.get(method) if isinstance(method, str) else None
+        strategy = chosen(self.strategies, body)
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = Identity(schema_id=schema.id, traits=traits)

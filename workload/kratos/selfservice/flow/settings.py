@@ -20,7 +20,7 @@ from kratos.selfservice.flow.errors import RefreshRequired, SessionInactive
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import SettingsStrategy, ValidationFailed
+from kratos.selfservice.strategy.base import SettingsStrategy, ValidationFailed, chosen
 from kratos.session.errors import AalNotSatisfied, aal2_login_url
 from kratos.session.manager import satisfies
 from kratos.session.model import Session
@@ -115,8 +115,7 @@ class SettingsEndpoints(FlowEndpoints):
         if session.identity_id != flow.identity_id:
             raise IdentityMismatch()
         self._require_aal(session, str(request.url))
-        method = body.get("method")
-        strategy = self.strategies.get(method) if isinstance(method, str) else None
+        strategy = chosen(self.strategies, body)
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = await self.identities.get(session.identity_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema
@@ -69,6 +69,13 @@ class NextStep(ValidationFailed):
 
     Apps and SPAs get the flow with 400 and browsers go back to the UI with 303, as upstream answers
     when a method needs another submission; ``messages`` are the flow's new messages.
+    """
+
+
+class ContinueInUi(NextStep):
+    """The method changed the form (a security key's challenge is ready): show the flow again.
+
+    Browsers go to the UI with 303; JSON clients get 422 ``browser_location_change_required``, as upstream.
     """
 
 
@@ -149,3 +156,18 @@ class ClaimsUnnamed(Protocol):
     def claims(self, body: dict[str, Any]) -> bool:
         """Whether a submission without ``method`` is for this method."""
         ...
+
+
+S = TypeVar("S")
+
+
+def chosen(strategies: Mapping[str, S], body: dict[str, Any]) -> S | None:
+    """The strategy the submission's ``method`` names, else the one that claims a submission without one.
+
+    ``webauthn.js`` submits forms without ``method`` (``webauthn_login``, ``passkey_register``...), and so
+    do the code method's "Send code to ..." buttons.
+    """
+    method = body.get("method")
+    if isinstance(method, str):
+        return strategies.get(method)
+    return next((s for s in strategies.values() if isinstance(s, ClaimsUnnamed) and s.claims(body)), None)

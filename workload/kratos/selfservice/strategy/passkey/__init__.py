@@ -1,0 +1,1 @@
+"""The ``passkey`` method: discoverable credentials that sign in without an identifier."""
