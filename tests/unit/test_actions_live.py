@@ -4,11 +4,14 @@ A user signs up and sets up an authenticator app and backup codes through the pu
 does; `reset-identity-mfa` then removes those real credentials and the identity signs in without them.
 """
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from ops import testing
 from test_actions import run, running_state
 
@@ -17,6 +20,9 @@ from charm import KratosCharm
 pyotp = pytest.importorskip("pyotp", reason="the workload package is installed by `tox -e unit`")
 pytest.importorskip("kratos", reason="the workload package is installed by `tox -e unit`")
 from live_kratos import LiveKratos  # noqa: E402 - after the skip: it renders with the workload's deps
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "workload" / "tests"))
+from webauthn_authenticator import SoftAuthenticator  # noqa: E402 - the workload tests' software key
 
 PASSWORD = "correct-Horse-battery-9"
 EMAIL = "ada@example.com"
@@ -106,3 +112,79 @@ def test_reset_identity_mfa_removes_real_totp_and_backup_codes(
             ctx.on.action("reset-identity-mfa", params={"email": EMAIL, "mfa-type": "totp"}), running_state()
         )
     assert "has no totp credential" in again.value.message
+
+
+ORIGIN = "http://localhost:4455"  # the public URL the charm renders: its host is the WebAuthn relying party
+
+
+def browser_login(kratos: LiveKratos, browser: requests.Session) -> None:
+    """Sign in with the password through the browser flow (the charm renders identifier_first)."""
+
+    def shown(started: requests.Response) -> dict[str, Any]:
+        assert started.status_code == 303, started.text
+        flow_id = parse_qs(urlsplit(started.headers["location"]).query)["flow"][0]
+        return browser.get(f"{kratos.public}/self-service/login/flows", params={"id": flow_id}).json()
+
+    def post(flow: dict[str, Any], fields: dict[str, str]) -> requests.Response:
+        data = {"csrf_token": node(flow, "csrf_token")["attributes"]["value"], **fields}
+        return browser.post(
+            f"{kratos.public}/self-service/login",
+            params={"flow": flow["id"]},
+            data=data,
+            allow_redirects=False,
+        )
+
+    flow = shown(browser.get(f"{kratos.public}/self-service/login/browser", allow_redirects=False))
+    flow = shown(post(flow, {"method": "identifier_first", "identifier": EMAIL}))
+    assert post(flow, {"method": "password", "identifier": EMAIL, "password": PASSWORD}).status_code == 303
+
+
+def test_reset_identity_mfa_removes_a_real_security_key(
+    ctx: testing.Context[KratosCharm], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = SoftAuthenticator()
+    with LiveKratos(tmp_path, {"enforce_mfa": True, "dev": True}, public_url=ORIGIN) as kratos:
+        monkeypatch.setattr(KratosCharm, "admin_url", kratos.admin)
+        traits = {"email": EMAIL, "given_name": "Ada"}
+        body = {"method": "password", "password": PASSWORD, "traits": traits}
+        identity_id = kratos.submit("registration", None, body).json()["identity"]["id"]
+        with requests.Session() as browser:
+            browser_login(kratos, browser)
+            started = browser.get(f"{kratos.public}/self-service/settings/browser", allow_redirects=False)
+            flow_id = parse_qs(urlsplit(started.headers["location"]).query)["flow"][0]
+            flow = browser.get(f"{kratos.public}/self-service/settings/flows", params={"id": flow_id}).json()
+            options = node(flow, "webauthn_register_trigger")["attributes"]["value"]
+            added = browser.post(
+                f"{kratos.public}/self-service/settings",
+                params={"flow": flow_id},
+                data={
+                    "csrf_token": node(flow, "csrf_token")["attributes"]["value"],
+                    "webauthn_register": key.create(options, ORIGIN),
+                    "webauthn_register_displayname": "YubiKey",
+                },
+                allow_redirects=False,
+            )
+            assert added.status_code == 303, added.text
+            assert (
+                browser.get(f"{kratos.public}/sessions/whoami").json()["authenticator_assurance_level"]
+                == "aal2"
+            )
+
+        def keys() -> list[dict[str, Any]]:
+            found = requests.get(
+                f"{kratos.admin}/admin/identities/{identity_id}",
+                params={"include_credential": "webauthn"},
+                timeout=30,
+            ).json()
+            return ((found.get("credentials") or {}).get("webauthn") or {}).get("config", {}).get(
+                "credentials"
+            ) or []
+
+        assert [k["display_name"] for k in keys()] == ["YubiKey"]
+        removed = run(ctx, "reset-identity-mfa", email=EMAIL, **{"mfa-type": "webauthn"})
+        assert removed == {"identity-id": identity_id, "removed": "webauthn"}
+        assert keys() == []
+        aal1 = password_login(kratos)
+        assert (
+            aal1["session"]["identity"]["traits"]["email"] == EMAIL
+        )  # no second factor is asked for any more
