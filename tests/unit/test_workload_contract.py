@@ -113,3 +113,51 @@ def test_default_config_without_mfa_starts_the_workload(tmp_path: Path) -> None:
     assert flow["state"] == "choose_method"
     assert [node["attributes"]["name"] for node in flow["ui"]["nodes"]] == ["csrf_token", "email", "method"]
     assert unknown == 404
+
+
+@pytest.mark.parametrize(
+    ("options", "passwordless"),
+    [
+        ({}, False),  # enforce_mfa: TOTP, backup codes and security keys as second factors
+        ({"enable_passwordless_login_method": True}, True),
+        ({"enable_oidc_webauthn_sequencing": True}, False),
+    ],
+)
+def test_mfa_configs_start_the_workload(options: dict[str, Any], passwordless: bool, tmp_path: Path) -> None:
+    """The defaults and both security-key options: nothing refused, second factors wired into the apps."""
+    asyncio = pytest.importorskip("asyncio")
+    httpx = pytest.importorskip("httpx")
+    driver = pytest.importorskip("kratos.driver.app")
+    registry_module = pytest.importorskip("kratos.driver.registry")
+    config = CharmConfig.from_mapping(options)
+    rendered = render_kratos_config(RenderInputs(config=config, public_url=PUBLIC, login_ui=LOGIN_UI))
+    (tmp_path / "kratos.yaml").write_text(rendered)
+    env = environment(config, "memory", PUBLIC + "/")
+    loaded = kratos_config.load_config([tmp_path / "kratos.yaml"], env=env)  # refuses what is unsupported
+    methods = loaded.selfservice.methods
+    assert (methods.totp.enabled, methods.lookup_secret.enabled, methods.webauthn.enabled) == (
+        True,
+        True,
+        True,
+    )
+    assert methods.webauthn.config.passwordless is passwordless
+    assert methods.webauthn.config.rp is not None
+    assert methods.webauthn.config.rp.id == "id.example.com"
+    assert loaded.session.whoami.required_aal == "highest_available"
+
+    async def start() -> tuple[int, dict[str, Any], int]:
+        registry = await registry_module.Registry.open(loaded)
+        try:
+            transport = httpx.ASGITransport(driver.public_app(registry))
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as public:
+                script = await public.get("/.well-known/ory/webauthn.js")
+                flow = await public.get("/self-service/login/browser", headers={"Accept": "application/json"})
+                step_up = await public.get("/self-service/login/api", params={"aal": "aal2"})
+            return script.status_code, flow.json(), step_up.status_code
+        finally:
+            await registry.close()
+
+    script, flow, step_up = asyncio.run(start())
+    assert script == 200
+    assert [n["attributes"].get("name") for n in flow["ui"]["nodes"]][:2] == ["identifier", "method"]
+    assert step_up == 401  # aal2 needs a session first, as upstream
