@@ -54,7 +54,11 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Iterator
             "selfservice": {
                 "default_browser_return_url": f"{ui}/welcome",
                 "allowed_return_urls": [ui],
-                "methods": {"password": {"config": {"haveibeenpwned_enabled": False}}},
+                "methods": {
+                    "password": {"config": {"haveibeenpwned_enabled": False}},
+                    "totp": {"enabled": True, "config": {"issuer": "Example"}},
+                    "lookup_secret": {"enabled": True},
+                },
                 "flows": {
                     "login": {"ui_url": f"{ui}/login"},
                     "registration": {
@@ -172,6 +176,39 @@ def test_recover_an_account_by_code_and_set_a_new_password(ui_url: str, sink: Sm
         page.fill('input[name="password"]', new_password)
         page.click('button[name="method"][value="password"]')
         page.wait_for_url(f"{ui_url}/welcome**")
+        browser.close()
+
+
+def test_set_up_an_authenticator_app_and_sign_in_with_its_code(ui_url: str) -> None:
+    import pyotp
+    from playwright.sync_api import expect, sync_playwright
+
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        _sign_up(page, ui_url, email)
+        page.wait_for_url(f"{ui_url}/welcome**")
+        # Settings: the QR code and the secret as Ory's UI shows them; the app's code confirms it.
+        page.goto(f"{ui_url}/settings")
+        expect(page.locator('img[src^="data:image/png;base64,"]')).to_be_visible()
+        secret = page.locator('[data-testid="node/text/totp_secret_key/text"], #totp_secret_key').first
+        app = pyotp.TOTP(secret.inner_text().strip())
+        page.fill('input[name="totp_code"]', app.now())
+        page.click('button[name="method"][value="totp"]')
+        expect(page.locator("body")).to_contain_text("Your changes have been saved")
+        # Signed out, the password alone is not enough: Ory's UI asks for the code.
+        page.context.clear_cookies()
+        page.goto(f"{ui_url}/login")
+        page.fill('input[name="identifier"]', email)
+        page.fill('input[name="password"]', PASSWORD)
+        page.click('button[name="method"][value="password"]')
+        page.wait_for_selector('input[name="totp_code"]')
+        page.fill('input[name="totp_code"]', app.at(time.time() + 30))
+        page.click('button[name="method"][value="totp"]')
+        page.wait_for_url(f"{ui_url}/welcome**")
+        page.goto(f"{ui_url}/sessions")
+        expect(page.locator("body")).to_contain_text("aal2")
         browser.close()
 
 

@@ -23,7 +23,7 @@ from kratos.schema import SchemaRegistry, TraitsExtension, schema_url
 MAX_IDENTIFIER_LENGTH = 255
 MAX_ADDRESS_LENGTH = 400
 # Credential types whose identifiers come from the schema extension (a passkey's are its user handles).
-_SCHEMA_DERIVED = ("password", "webauthn", "totp", "code")
+_SCHEMA_DERIVED = ("password", "webauthn", "code")
 
 
 class IdentityManager:

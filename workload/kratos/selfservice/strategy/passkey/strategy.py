@@ -19,13 +19,14 @@ from kratos.identity.pool import IdentityPool
 from kratos.schema import IdentitySchema
 from kratos.selfservice.flow.model import Flow, FlowType
 from kratos.selfservice.strategy.base import SettingsUpdate, ValidationFailed, missing, text_field
-from kratos.selfservice.strategy.profile.nodes import identifier_label, trait_fields
+from kratos.selfservice.strategy.profile.nodes import trait_fields
 from kratos.selfservice.strategy.webauthn import keys
 from kratos.selfservice.strategy.webauthn.ceremony import RelyingParty, go_json
 from kratos.selfservice.strategy.webauthn.errors import Refusal, login_refused
 from kratos.selfservice.strategy.webauthn.nodes import (
     PASSKEY,
     hidden_node,
+    identifier_with_autofill,
     remove_node,
     script_node,
     trigger_node,
@@ -33,7 +34,7 @@ from kratos.selfservice.strategy.webauthn.nodes import (
 )
 from kratos.selfservice.strategy.webauthn.response import parse_assertion
 from kratos.session.model import Session
-from kratos.ui.node import Node, input_node
+from kratos.ui.node import Node
 from kratos.ui.text import message
 
 KIND = CredentialsType.PASSKEY
@@ -137,22 +138,7 @@ class PasskeyStrategy:
 
     def populate_login(self, flow: Flow, schema: IdentitySchema) -> None:
         """The identifier (for autofill), a discoverable challenge and "Sign in with passkey"."""
-        identifier = flow.ui.find("identifier")
-        if identifier is None:
-            upsert(
-                flow,
-                input_node(
-                    "identifier",
-                    "default",
-                    "text",
-                    value="",
-                    required=True,
-                    autocomplete="username webauthn",
-                    label=identifier_label(schema),
-                ),
-            )
-        else:
-            identifier.attributes["autocomplete"] = "username webauthn"
+        identifier_with_autofill(flow, schema)
         options = self.rp.discoverable_login_options()
         keys.keep_ceremony(flow, self.id, options)
         browser = flow.type == FlowType.BROWSER

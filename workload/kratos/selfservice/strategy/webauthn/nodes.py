@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kratos.identity.credentials.webauthn import WebAuthnCredential, format_time
+from kratos.schema import IdentitySchema
 from kratos.selfservice.flow.model import Flow
+from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.selfservice.strategy.webauthn.script import webauthn_js_integrity, webauthn_js_url
 from kratos.ui.node import Node, input_node
 from kratos.ui.text import Message, message
@@ -79,6 +81,26 @@ def remove_node(key: WebAuthnCredential, name: str, group: str, label_id: int, *
     node = input_node(name, group, "submit", value=key.id.hex(), label=label)
     node.attributes["disabled"] = disabled
     return node
+
+
+def identifier_with_autofill(flow: Flow, schema: IdentitySchema) -> None:
+    """The identifier input, offering the browser's saved keys (``autocomplete="username webauthn"``)."""
+    identifier = flow.ui.find("identifier")
+    if identifier is not None:
+        identifier.attributes["autocomplete"] = "username webauthn"
+        return
+    upsert(
+        flow,
+        input_node(
+            "identifier",
+            "default",
+            "text",
+            value="",
+            required=True,
+            autocomplete="username webauthn",
+            label=identifier_label(schema),
+        ),
+    )
 
 
 def upsert(flow: Flow, node: Node) -> None:

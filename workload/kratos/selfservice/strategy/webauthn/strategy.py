@@ -23,12 +23,12 @@ from kratos.selfservice.strategy.base import (
     missing,
     text_field,
 )
-from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.selfservice.strategy.webauthn import keys
 from kratos.selfservice.strategy.webauthn.ceremony import RelyingParty
 from kratos.selfservice.strategy.webauthn.nodes import (
     WEBAUTHN,
     hidden_node,
+    identifier_with_autofill,
     remove_node,
     script_node,
     trigger_node,
@@ -79,21 +79,7 @@ class WebAuthnStrategy:
         """The identifier and "Sign in with a hardware key" (passwordless browser flows only)."""
         if flow.type != FlowType.BROWSER or not self.passwordless:
             return
-        identifier = flow.ui.find("identifier")
-        if identifier is None:
-            flow.ui.nodes.append(
-                input_node(
-                    "identifier",
-                    "default",
-                    "text",
-                    value="",
-                    required=True,
-                    autocomplete="username webauthn",
-                    label=identifier_label(schema),
-                )
-            )
-        else:
-            identifier.attributes["autocomplete"] = "username webauthn"
+        identifier_with_autofill(flow, schema)
         flow.ui.nodes.append(submit_node(WEBAUTHN, self.id, 1010008))
 
     async def login(self, flow: Flow, body: dict[str, Any], session: Session | None) -> Identity:
