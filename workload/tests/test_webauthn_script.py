@@ -206,6 +206,7 @@ def _run(site: Site, tab: Tab, nodes: list[str], trigger: str, *, expect_post: b
             pytest.fail(f"the page posted nothing; page errors: {tab.errors}")
         return {}
     assert expect_post, f"the page posted {posted}"
+    page.wait_for_url(f"{site.origin}/submit", timeout=10_000)  # the next page load must not interrupt it
     return posted
 
 
@@ -297,4 +298,7 @@ def test_passkey_registration_login_and_settings_in_chromium(site: Site, browser
     again = rp.registration_options(handle, resident_key="required", exclude=config.credentials)
     nodes = [_input("passkey_create_data", value=again.to_json()), *settings]
     assert _run(site, browser_page, nodes, "passkey_register_trigger", expect_post=False) == {}
-    assert any("InvalidStateError" in e for e in browser_page.errors)
+    deadline = time.monotonic() + 15  # the refusal is reported asynchronously (late on a busy machine)
+    while not any("InvalidStateError" in e for e in browser_page.errors) and time.monotonic() < deadline:
+        browser_page.page.wait_for_timeout(100)
+    assert any("InvalidStateError" in e for e in browser_page.errors), browser_page.errors
