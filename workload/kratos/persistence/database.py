@@ -93,6 +93,9 @@ def create_engine(url: DatabaseURL) -> AsyncEngine:
     return engine
 
 
+_BEGIN = "kratos_sqlite_begin"  # execution option: the statement that opens a SQLite transaction
+
+
 def _configure_sqlite(engine: AsyncEngine, url: DatabaseURL) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,7 +109,7 @@ def _configure_sqlite(engine: AsyncEngine, url: DatabaseURL) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(url.begin)
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN, url.begin))
 
 
 def _pool_capacity(engine: AsyncEngine) -> int:
@@ -136,6 +139,13 @@ class Database:
         # hot path skips the pool's checkout and return; handed back whenever the pool runs out.
         self._lane: list[tuple[PoolProxiedConnection, float]] = []
         self._isolated: dict[str, AsyncEngine] = {}  # engines of other isolation levels, sharing the pool
+        # SQLite write transactions take the write lock at BEGIN: a deferred one that read first fails at
+        # once (SQLITE_BUSY, no busy_timeout) when another connection wrote meanwhile. Reads stay deferred.
+        self._writer = (
+            engine.execution_options(**{_BEGIN: "BEGIN IMMEDIATE"})
+            if url.dialect == "sqlite" and url.begin == "BEGIN"
+            else engine
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -155,7 +165,7 @@ class Database:
 
         ``isolation_level`` (e.g. "READ COMMITTED") overrides the database's default for this transaction.
         """
-        engine = self.engine
+        engine = self._writer
         if isolation_level is not None:
             engine = self._isolated.get(isolation_level) or self._isolated.setdefault(
                 isolation_level, engine.execution_options(isolation_level=isolation_level)
