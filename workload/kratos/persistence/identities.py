@@ -107,6 +107,20 @@ _CHILDREN = {
 }
 
 
+# Statements of the hot paths (a login's identity, a second factor's claim), built once: SQLAlchemy's
+# statement construction costs more than the database round trip.
+_BY_ID = sa.select(identities).where(identities.c.id == sa.bindparam("identity_id"))
+_CREDENTIAL = identity_credentials.c
+_SET_CONFIG = (
+    sa.update(identity_credentials)
+    .where(
+        _CREDENTIAL.identity_id == sa.bindparam("b_identity_id"), _CREDENTIAL.type == sa.bindparam("b_type")
+    )
+    .values(config=sa.bindparam("b_config"), updated_at=sa.bindparam("b_updated_at"))
+)
+_SET_CONFIG_IF_UNCHANGED = _SET_CONFIG.where(_CREDENTIAL.updated_at == sa.bindparam("b_since"))
+
+
 class IdentityRepository:
     """The :class:`~kratos.identity.pool.IdentityPool`: a page of identities costs two queries."""
 
@@ -115,7 +129,10 @@ class IdentityRepository:
 
     async def get(self, identity_id: uuid.UUID, *, credentials: bool = True) -> Identity | None:
         """One identity by id, or None."""
-        return await self._get_one(identities.c.id == identity_id, credentials)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(_BY_ID, {"identity_id": identity_id})).all()
+            found = await _hydrate(conn, rows, credentials)
+        return found[0] if found else None
 
     async def get_by_external_id(self, external_id: str, *, credentials: bool = True) -> Identity | None:
         """One identity by its external id, or None."""
@@ -235,15 +252,14 @@ class IdentityRepository:
         self, identity_id: uuid.UUID, kind: str, config: object, *, unchanged_since: datetime | None = None
     ) -> bool:
         """Replace one credential's config, leaving its identifiers alone (if unchanged since, when given)."""
-        table = identity_credentials
-        query = sa.update(table).where(table.c.identity_id == identity_id, table.c.type == kind)
+        query = _SET_CONFIG if unchanged_since is None else _SET_CONFIG_IF_UNCHANGED
+        params = {"b_identity_id": identity_id, "b_type": kind, "b_config": config, "b_updated_at": utcnow()}
         if unchanged_since is not None:
-            query = query.where(table.c.updated_at == unchanged_since)
-        query = query.values(config=config, updated_at=utcnow())
+            params["b_since"] = unchanged_since
         # One statement: PostgreSQL runs it without BEGIN/COMMIT (a login's second factor waits on it).
         connect = self.db.read if self.db.url.dialect == "postgres" else self.db.transaction
         async with connect() as conn:
-            result = await conn.execute(query)
+            result = await conn.execute(query, params)
         return result.rowcount > 0
 
     async def delete(self, identity_id: uuid.UUID) -> bool:
