@@ -28,7 +28,6 @@ from kratos.session.model import Session
 from kratos.ui.node import Container, csrf_node
 from kratos.ui.text import message
 
-_CONTINUE = "The flow changed: continue it in the user interface."
 _API_COOKIE_REASON = (
     'The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. '
     "The flow however was initiated as an API request. To prevent potential misuse and mitigate several "
@@ -246,7 +245,7 @@ class FlowEndpoints:
         if isinstance(failure, ContinueInUi):
             if not wants_json(request):
                 return redirect(self.ui_location(flow))
-            return error_json(BrowserLocationChangeRequired(self.ui_location(flow), _CONTINUE))
+            return error_json(BrowserLocationChangeRequired(self.ui_location(flow)))
         if flow.type == FlowType.BROWSER and not wants_json(request):
             status = 303 if isinstance(failure, NextStep) else self.error_redirect_status
             return redirect(self.ui_location(flow), status)

@@ -100,8 +100,11 @@ class BrowserLocationChangeRequired(Unprocessable):
 
     error_id = "browser_location_change_required"
 
-    def __init__(self, redirect_browser_to: str, reason: str) -> None:
-        super().__init__(reason, message="browser location change required")
+    def __init__(self, redirect_browser_to: str) -> None:
+        super().__init__(
+            f"In order to complete this flow please redirect the browser to: {redirect_browser_to}",
+            message="browser location change required",
+        )
         self.redirect_browser_to = redirect_browser_to
 
     def to_dict(self) -> dict[str, Any]:

@@ -42,7 +42,6 @@ _ALREADY = (
 )
 # First factors whose credentials carry the identifier a user types (passkeys are found by their key).
 _NAMED_BY_IDENTIFIER = ("password", "code", "webauthn")
-_STEP_UP = "The session needs a second factor: continue the login with aal=aal2."
 
 
 class LoginEndpoints(FlowEndpoints):
@@ -283,7 +282,7 @@ class LoginEndpoints(FlowEndpoints):
             outcome.hide_identity = True
             return answer(self.context, request, flow, outcome, {}, login)
         if wants_json(request):
-            response = error_json(BrowserLocationChangeRequired(login, _STEP_UP))
+            response = error_json(BrowserLocationChangeRequired(login))
             assert outcome.session is not None
             self.context.set_session_cookie(response, outcome.session)
             self.context.set_csrf_cookie(response, outcome.csrf_token)

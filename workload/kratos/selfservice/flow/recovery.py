@@ -168,10 +168,5 @@ class RecoveryEndpoints(AddressFlowEndpoints):
             flow.extra["continue_with"] = continue_with
             return json(flow.to_json())
         if wants_json(request) or flow.type == FlowType.API:
-            return error_json(
-                BrowserLocationChangeRequired(
-                    settings_url,
-                    f"In order to complete this flow please redirect the browser to: {settings_url}",
-                )
-            )
+            return error_json(BrowserLocationChangeRequired(settings_url))
         return redirect(settings_url)
