@@ -215,11 +215,7 @@ class PasskeyStrategy:
             keys.remove_key(stored, removed, "passkey")
             if first_factors < 2:
                 raise keys.lockout(REMOVE)
-            if stored.config.credentials:
-                assert stored.credential is not None
-                stored.credential.config = stored.config.to_json()
-            else:
-                identity.credentials.pop(KIND, None)
+            keys.keep_remaining(identity, KIND, stored)
             return SettingsUpdate()
         response = text_field(body, SETTINGS_REGISTER)
         if not response:

@@ -94,6 +94,15 @@ def remove_key(stored: StoredKeys, hex_id: str, what: str) -> WebAuthnCredential
     return key
 
 
+def keep_remaining(identity: Identity, kind: str, stored: StoredKeys) -> None:
+    """Store the keys left after a removal in the credential; with none left, drop the credential."""
+    if stored.config.credentials:
+        assert stored.credential is not None
+        stored.credential.config = stored.config.to_json()
+    else:
+        identity.credentials.pop(kind, None)
+
+
 def lockout(field: str) -> ValidationFailed:
     """Removing the key would leave no way to sign in (upstream's message, on the remove button)."""
     text = "unable to remove this security key because it would lock you out of your account"

@@ -235,11 +235,7 @@ class WebAuthnStrategy:
             key = keys.remove_key(stored, removed, "WebAuthn credential")
             if key.is_passwordless and first_factors < 2:
                 raise keys.lockout(REMOVE)
-            if stored.config.credentials:
-                assert stored.credential is not None
-                stored.credential.config = stored.config.to_json()
-            else:
-                identity.credentials.pop(KIND, None)
+            keys.keep_remaining(identity, KIND, stored)
             return SettingsUpdate()
         response = text_field(body, REGISTER)
         if not response:
