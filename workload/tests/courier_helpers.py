@@ -74,11 +74,18 @@ class RecordingChannel:
         self.delay = delay
         self.delivered: list[Message] = []
         self.failures = failures or {}
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._out = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT) if out else None
 
     async def dispatch(self, message: Message) -> None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
         if message.recipient in self.failures:
             raise self.failures[message.recipient]
         self.delivered.append(message)
