@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -21,6 +21,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 
 from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
+from kratos.persistence.prepared import Prepared
 
 
 class DatabaseAway(Exception):
@@ -135,8 +136,8 @@ class Database:
         # queue lets newcomers overtake waiters, which under load leaves a few requests waiting seconds.
         self._capacity = _pool_capacity(engine)
         self._slots = asyncio.Semaphore(self._capacity)
-        # PostgreSQL connections kept checked out between PreparedReads (with when they were taken), so the
-        # hot path skips the pool's checkout and return; handed back whenever the pool runs out.
+        # PostgreSQL connections kept checked out between prepared statements (with when they were taken), so
+        # the hot path skips the pool's checkout and return; handed back whenever the pool runs out.
         self._lane: list[tuple[PoolProxiedConnection, float]] = []
         self._isolated: dict[str, AsyncEngine] = {}  # engines of other isolation levels, sharing the pool
         # SQLite write transactions take the write lock at BEGIN: a deferred one that read first fails at
@@ -228,9 +229,9 @@ class Database:
                 fairy.invalidate()
             await greenlet_spawn(fairy.close)
 
-    def prepare(self, statement: sa.Select[Any]) -> PreparedRead:
-        """``statement`` compiled once, for a read on the hot path (see :class:`PreparedRead`)."""
-        return PreparedRead(self, statement)
+    def prepare(self, statement: sa.Executable) -> Prepared:
+        """``statement`` compiled once, for the hot path (see :class:`Prepared`)."""
+        return Prepared(self, statement)
 
     @classmethod
     async def open(cls, dsn: str) -> Database:
@@ -271,33 +272,6 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.redacted()!r})"
-
-
-class PreparedRead:
-    """A SELECT compiled once, whose first row is read in one round trip.
-
-    Its parameters are positional, in the order of its ``bindparam``s. On PostgreSQL it runs on the pooled
-    asyncpg connection itself: asyncpg keeps it prepared on each connection and no SQLAlchemy execution or
-    result layer runs, so values come as asyncpg decodes them (naive UTC timestamps, JSON as text).
-    Elsewhere it runs through SQLAlchemy (types processed).
-    """
-
-    def __init__(self, db: Database, statement: sa.Select[Any]) -> None:
-        self.db = db
-        self.statement = statement
-        compiled = statement.compile(dialect=db.engine.dialect)
-        self.names: tuple[str, ...] = tuple(compiled.positiontup or compiled.params)
-        self.native = db.url.dialect == "postgres"
-        self.sql = str(compiled)
-
-    async def first(self, *args: Any) -> Mapping[str, Any] | None:
-        """The first row (as a mapping by column label), or None."""
-        if not self.native:
-            async with self.db.read() as conn:
-                row = (await conn.execute(self.statement, dict(zip(self.names, args, strict=True)))).first()
-            return row._mapping if row is not None else None  # type: ignore[return-value]
-        async with self.db.native() as connection:
-            return await connection.fetchrow(self.sql, *args)
 
 
 def _lost(exc: BaseException) -> bool:

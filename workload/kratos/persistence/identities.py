@@ -126,6 +126,8 @@ class IdentityRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._set_config = db.prepare(_SET_CONFIG)
+        self._set_config_if_unchanged = db.prepare(_SET_CONFIG_IF_UNCHANGED)
 
     async def get(self, identity_id: uuid.UUID, *, credentials: bool = True) -> Identity | None:
         """One identity by id, or None."""
@@ -252,15 +254,11 @@ class IdentityRepository:
         self, identity_id: uuid.UUID, kind: str, config: object, *, unchanged_since: datetime | None = None
     ) -> bool:
         """Replace one credential's config, leaving its identifiers alone (if unchanged since, when given)."""
-        query = _SET_CONFIG if unchanged_since is None else _SET_CONFIG_IF_UNCHANGED
         params = {"b_identity_id": identity_id, "b_type": kind, "b_config": config, "b_updated_at": utcnow()}
-        if unchanged_since is not None:
-            params["b_since"] = unchanged_since
-        # One statement: PostgreSQL runs it without BEGIN/COMMIT (a login's second factor waits on it).
-        connect = self.db.read if self.db.url.dialect == "postgres" else self.db.transaction
-        async with connect() as conn:
-            result = await conn.execute(query, params)
-        return result.rowcount > 0
+        if unchanged_since is None:
+            return await self._set_config.execute(**params) > 0
+        # A login's second factor waits on this one.
+        return await self._set_config_if_unchanged.execute(**params, b_since=unchanged_since) > 0
 
     async def delete(self, identity_id: uuid.UUID) -> bool:
         """Delete an identity and everything it owns; False if it did not exist."""

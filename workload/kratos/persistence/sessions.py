@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from kratos.identity.model import Identity, RecoveryAddress, VerifiableAddress, utcnow
 from kratos.persistence.database import Database
 from kratos.persistence.identities import IDENTITY_COLUMNS, identity_from_row
 from kratos.persistence.jsonagg import json_array, parse_time, parse_uuid, rows
+from kratos.persistence.prepared import json_value
 from kratos.persistence.tables import (
     identities,
     identity_recovery_addresses,
@@ -77,7 +77,7 @@ class SessionRepository:
         ).join_from(sessions, identities, identities.c.id == sessions.c.identity_id)
         # A new session and its device in one statement: the session is inserted by a data-modifying CTE.
         session_row = sa.insert(sessions).values({c.name: sa.bindparam(f"s_{c.name}") for c in sessions.c})
-        self._create_with_device = (
+        create_with_device = (
             sa.insert(session_devices)
             .values({c.name: sa.bindparam(f"d_{c.name}") for c in session_devices.c})
             .add_cte(session_row.cte("new_session"))
@@ -88,11 +88,15 @@ class SessionRepository:
             .where(sessions.c.id == sa.bindparam("s_id"))
             .values({name: sa.bindparam(f"s_{name}") for name in _STEP_UP_COLUMNS})
         )
-        self._step_up_with_device = (
+        step_up_with_device = (
             sa.insert(session_devices)
             .values({c.name: sa.bindparam(f"d_{c.name}") for c in session_devices.c})
             .add_cte(step_up.cte("stepped_up"))
         )
+        # PostgreSQL runs each as one statement, without BEGIN/COMMIT: both changes or neither.
+        native = db.url.dialect == "postgres"
+        self._create_with_device = db.prepare(create_with_device) if native else None
+        self._step_up_with_device = db.prepare(step_up_with_device) if native else None
         # Built once: SQLAlchemy keys its compiled-statement cache on the statement, at a cost per new one.
         self._by_token = self._with_identity.where(sessions.c.token_hash == sa.bindparam("token_hash"))
         self._whoami = db.prepare(self._by_token)
@@ -115,11 +119,10 @@ class SessionRepository:
             "updated_at": now,
         }
         devices = [_device_row(session, device, now) for device in session.devices]
-        if len(devices) == 1 and self.db.url.dialect == "postgres":
+        if len(devices) == 1 and self._create_with_device is not None:
             params = {f"s_{key}": value for key, value in row.items()}
             params.update((f"d_{key}", value) for key, value in devices[0].items())
-            async with self.db.read() as conn:  # one statement: both rows or neither, no BEGIN/COMMIT
-                await conn.execute(self._create_with_device, params)
+            await self._create_with_device.execute(**params)
             return
         async with self.db.transaction() as conn:
             await conn.execute(sa.insert(sessions).values(row))
@@ -241,12 +244,11 @@ class SessionRepository:
             "expires_at": session.expires_at,
             "updated_at": now,
         }
-        if device is not None and self.db.url.dialect == "postgres":
+        if device is not None and self._step_up_with_device is not None:
             params = {f"s_{key}": value for key, value in values.items()}
             params["s_id"] = session.id
             params.update((f"d_{key}", value) for key, value in _device_row(session, device, now).items())
-            async with self.db.read() as conn:  # one statement: both changes or neither
-                await conn.execute(self._step_up_with_device, params)
+            await self._step_up_with_device.execute(**params)
             return
         async with self.db.transaction() as conn:
             await conn.execute(sa.update(sessions).where(sessions.c.id == session.id).values(values))
@@ -327,11 +329,6 @@ def _identity(row: Any) -> Identity:
 _from_text = datetime.fromisoformat
 
 
-def _json(value: Any) -> Any:
-    """A JSON column, as text (asyncpg) or already decoded (SQLAlchemy)."""
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
 def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
     """The public wire form of a session with its identity (no credentials) and devices, from one row.
 
@@ -355,7 +352,7 @@ def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
         "schema_url": None,
         "state": state,
         "state_changed_at": row["i_state_changed_at"],
-        "traits": _json(row["i_traits"]),
+        "traits": json_value(row["i_traits"]),
         "verifiable_addresses": [_verifiable(address) for address in verifiable],
         "recovery_addresses": [
             {
@@ -367,7 +364,7 @@ def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
             }
             for a in recovery
         ],
-        "metadata_public": _json(row["i_metadata_public"]),
+        "metadata_public": json_value(row["i_metadata_public"]),
         "created_at": row["i_created_at"],
         "updated_at": row["i_updated_at"],
         "organization_id": row["i_organization_id"],
@@ -382,7 +379,7 @@ def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
         "authenticator_assurance_level": row["aal"],
         "authentication_methods": [
             {"method": m["method"], "aal": m["aal"], "completed_at": parse_time(m["completed_at"])}
-            for m in _json(row["authentication_methods"])
+            for m in json_value(row["authentication_methods"])
         ],
         "issued_at": row["issued_at"],
         "identity": identity,
