@@ -29,13 +29,16 @@ from constants import (
     INTERNAL_ROUTE_RELATION,
     LOGGING_RELATION,
     LOGIN_UI_RELATION,
+    LOGIN_WEBHOOK_RELATION,
     METRICS_RELATION,
     PUBLIC_PORT,
     PUBLIC_ROUTE_RELATION,
+    REGISTRATION_WEBHOOK_RELATION,
     SMTP_RELATION,
     TRACING_RELATION,
     WORKLOAD_CONTAINER,
 )
+from file_resources import VERIFICATION_EMAIL_TEMPLATE, FileResourceError, read_text_resource
 from integrations import (
     DEFAULT_SMTP_URI,
     LOG_FORWARDING_LAYER,
@@ -47,12 +50,17 @@ from integrations import (
     LegacyDatabaseRequirer,
     LogForwarder,
     LoginUIRequirer,
+    LoginWebhookData,
     MetricsEndpointProvider,
     PeerData,
     PgDatabaseRequirer,
+    RegistrationWebhookData,
     SmtpRequirer,
     Tracing,
     TraefikRouteRequirer,
+    WebhookError,
+    WebhookRequirer,
+    Webhooks,
     internal_route_config,
     public_route_config,
 )
@@ -94,6 +102,10 @@ class KratosCharm(ops.CharmBase):
         self.hydra = HydraEndpointsRequirer(self.model, HYDRA_RELATION)
         self.login_ui = LoginUIRequirer(self.model, LOGIN_UI_RELATION)
         self.external_idp = ExternalIdpRequirer(self, EXTERNAL_IDP_RELATION)
+        self.registration_webhooks = WebhookRequirer(
+            self.model, REGISTRATION_WEBHOOK_RELATION, RegistrationWebhookData
+        )
+        self.login_webhooks = WebhookRequirer(self.model, LOGIN_WEBHOOK_RELATION, LoginWebhookData)
         self.kratos_info = KratosInfoProvider(self)
         self.metrics = MetricsEndpointProvider(self, METRICS_RELATION)
         self.dashboards = GrafanaDashboardProvider(self, DASHBOARD_RELATION)
@@ -156,7 +168,24 @@ class KratosCharm(ops.CharmBase):
     def _service_url(self, port: int) -> str:
         return f"http://{self.app.name}.{self.model.name}.svc.cluster.local:{port}"
 
-    def _render_inputs(self, config: CharmConfig) -> RenderInputs:
+    def _webhooks(self) -> Webhooks | WebhookError:
+        try:
+            return Webhooks(
+                registration=self.registration_webhooks.flow_webhooks(),
+                login=self.login_webhooks.flow_webhooks(),
+            )
+        except WebhookError as e:
+            return e
+
+    def _verification_email_template(self) -> str | FileResourceError | None:
+        try:
+            return read_text_resource(self.model.resources, VERIFICATION_EMAIL_TEMPLATE, self.app.name)
+        except FileResourceError as e:
+            return e
+
+    def _render_inputs(
+        self, config: CharmConfig, webhooks: Webhooks | None = None, email_template: str | None = None
+    ) -> RenderInputs:
         return RenderInputs(
             config=config,
             public_url=self.public_route.url,
@@ -166,6 +195,8 @@ class KratosCharm(ops.CharmBase):
             oauth2_provider_url=self.hydra.admin_endpoint,
             oidc_providers=[p.kratos_config() for p in self.external_idp.providers()],
             tracing_endpoint=self.tracing.endpoint(),
+            webhooks=webhooks or Webhooks(),
+            verification_email_template=email_template,
         )
 
     # ---- statuses ----
@@ -233,6 +264,8 @@ class KratosCharm(ops.CharmBase):
             )
         if error := self._stored.resources_error:
             statuses.append(ops.BlockedStatus(error))
+        if isinstance(template := self._verification_email_template(), FileResourceError):
+            statuses.append(ops.BlockedStatus(str(template)))
         return statuses
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
@@ -244,6 +277,8 @@ class KratosCharm(ops.CharmBase):
         if migration := self._migration_status():
             event.add_status(migration)
             return
+        if isinstance(webhooks := self._webhooks(), WebhookError):
+            event.add_status(ops.BlockedStatus(str(webhooks)))
         for status in self._degradations(config):
             event.add_status(status)
         if self.workload.is_ready():
@@ -296,13 +331,8 @@ class KratosCharm(ops.CharmBase):
         self.log_forwarder.publish()
 
     def _kratos_info(self, config: CharmConfig, public_url: str) -> KratosInfo:
-        inputs = self._render_inputs(config).context()
         internal = self.internal_route.url
         public_endpoint = internal or self._service_url(PUBLIC_PORT)
-        flags = (["password"] if config.enable_local_idp else []) + (
-            ["webauthn"] if inputs["webauthn_enabled"] else []
-        )
-        flags += ["totp", "backup_codes"] if config.enforce_mfa else []
         return KratosInfo(
             admin_endpoint=internal or self._service_url(ADMIN_PORT),
             public_endpoint=public_endpoint,
@@ -311,7 +341,7 @@ class KratosCharm(ops.CharmBase):
             mfa_enabled=config.enforce_mfa,
             oidc_webauthn_sequencing_enabled=config.enable_oidc_webauthn_sequencing,
             verification_enabled=config.enable_verification,
-            feature_flags=tuple(flags),
+            feature_flags=self._render_inputs(config).feature_flags(),
         )
 
     def _apply_resources(self, config: CharmConfig) -> None:
@@ -352,7 +382,11 @@ class KratosCharm(ops.CharmBase):
         database, secrets = self._database(), self.secrets.get()
         assert database is not None
         assert secrets is not None
-        inputs = self._render_inputs(config)
+        if isinstance(webhooks := self._webhooks(), WebhookError):
+            logger.error("not updating the workload: %s", webhooks)
+            return  # a gatekeeping hook left out could let flows through that it would refuse
+        template = self._verification_email_template()
+        inputs = self._render_inputs(config, webhooks, template if isinstance(template, str) else None)
         smtp = self.smtp.data()
         ca_bundle = self._ca_bundle()
         environment = workload_environment(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from constants import CA_BUNDLE_FILE, DEFAULT_SCHEMA_ID, TEMPLATES_DIR
 from integrations.identity import LOGIN_UI_KEYS
+from integrations.webhooks import Webhooks
 
 LogLevel = Literal["trace", "debug", "info", "warning", "error", "fatal", "panic"]
 _CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
@@ -190,6 +191,8 @@ class RenderInputs:
     oauth2_provider_url: str | None = None
     oidc_providers: list[dict[str, Any]] = field(default_factory=list)
     tracing_endpoint: str | None = None
+    webhooks: Webhooks = field(default_factory=Webhooks)
+    verification_email_template: str | None = None
 
     @property
     def public_base_url(self) -> str:
@@ -202,15 +205,39 @@ class RenderInputs:
         urls += sorted({_origin(url) + "/" for url in self.login_ui.values()})
         return list(dict.fromkeys(urls))
 
+    @property
+    def webauthn_enabled(self) -> bool:
+        """WebAuthn is on with a public URL (its origin) when a setting needs it or MFA is enforced."""
+        config = self.config
+        return bool(self.public_url) and (config.webauthn_requested or config.enforce_mfa)
+
+    def registration_methods(self) -> list[str]:
+        """The methods users can register with (each gets its own after hooks)."""
+        methods = (["password"] if self.config.enable_local_idp else []) + (
+            ["oidc"] if self.oidc_providers else []
+        )
+        return methods + (["webauthn"] if self.webauthn_enabled else [])
+
+    def login_methods(self) -> list[str]:
+        """The methods a login can complete with, first or second factor."""
+        methods = self.registration_methods()
+        return methods + (["totp", "lookup_secret"] if self.config.enforce_mfa else [])
+
+    def feature_flags(self) -> tuple[str, ...]:
+        """What kratos-info announces: the enabled methods and account linking (external IdPs)."""
+        enabled = {
+            "password": self.config.enable_local_idp,
+            "webauthn": self.webauthn_enabled,
+            "totp": self.config.enforce_mfa,
+            "backup_codes": self.config.enforce_mfa,
+            "account_linking": bool(self.oidc_providers),
+        }
+        return tuple(flag for flag, on in enabled.items() if on)
+
     def context(self) -> dict[str, Any]:
         """Return the template's variables."""
         config = self.config
-        webauthn = bool(self.public_url) and (config.webauthn_requested or config.enforce_mfa)
-        methods = (["password"] if config.enable_local_idp else []) + (
-            ["oidc"] if self.oidc_providers else []
-        )
-        if webauthn:
-            methods.append("webauthn")
+        methods = self.registration_methods()
         recovery_body = (
             config.recovery_email_template
             or (TEMPLATES_DIR / "courier" / "recovery_code_valid.html.gotmpl").read_text()
@@ -227,6 +254,9 @@ class RenderInputs:
                 for schema_id, schema in sorted(config.schemas.items())
             ],
             "recovery_email_body": base64_url(recovery_body),
+            "verification_email_body": (
+                base64_url(self.verification_email_template) if self.verification_email_template else None
+            ),
             "oauth2_provider_url": self.oauth2_provider_url,
             "tracing_server_url": tracing.netloc if tracing else None,
             "tracing_insecure": tracing is not None and tracing.scheme != "https",
@@ -237,13 +267,17 @@ class RenderInputs:
             "enable_local_idp": config.enable_local_idp,
             "enforce_mfa": config.enforce_mfa,
             "enable_verification": config.enable_verification,
-            "webauthn_enabled": webauthn,
+            "webauthn_enabled": self.webauthn_enabled,
             "passwordless": config.enable_passwordless_login_method,
             "webauthn_rp_id": urlparse(self.public_url).hostname if self.public_url else None,
             "webauthn_origins": [_origin(self.public_url)] if self.public_url else [],
             "oidc_providers": self.oidc_providers,
             "ui": {key: self.login_ui.get(key) for key in LOGIN_UI_KEYS},
             "registration_methods": methods,
+            "registration_before_hooks": self.webhooks.registration.before(),
+            "registration_after_hooks": {m: self.webhooks.registration.after(m) for m in methods},
+            "login_before_hooks": self.webhooks.login.before(),
+            "login_after_hooks": self.webhooks.login.after_by_method(self.login_methods()),
         }
 
 

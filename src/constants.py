@@ -33,6 +33,8 @@ LOGGING_RELATION = "logging"
 DASHBOARD_RELATION = "grafana-dashboard"
 TRACING_RELATION = "tracing"
 CA_RELATION = "receive-ca-cert"
+REGISTRATION_WEBHOOK_RELATION = "kratos-registration-webhook"
+LOGIN_WEBHOOK_RELATION = "kratos-login-webhook"
 
 ADMIN_SCHEMA_ID = "admin_v0"
 DEFAULT_SCHEMA_ID = "social_user_v0"

@@ -20,6 +20,13 @@ from integrations.observability import (
 )
 from integrations.peers import PeerData
 from integrations.routes import TraefikRouteRequirer, internal_route_config, public_route_config
+from integrations.webhooks import (
+    LoginWebhookData,
+    RegistrationWebhookData,
+    WebhookError,
+    WebhookRequirer,
+    Webhooks,
+)
 
 __all__ = [
     "DEFAULT_SMTP_URI",
@@ -33,13 +40,18 @@ __all__ = [
     "LegacyDatabaseRequirer",
     "LogForwarder",
     "LoginUIRequirer",
+    "LoginWebhookData",
     "MetricsEndpointProvider",
     "PeerData",
     "PgDatabaseRequirer",
+    "RegistrationWebhookData",
     "SmtpData",
     "SmtpRequirer",
     "Tracing",
     "TraefikRouteRequirer",
+    "WebhookError",
+    "WebhookRequirer",
+    "Webhooks",
     "database_name",
     "internal_route_config",
     "public_route_config",

@@ -94,6 +94,11 @@ def kratos_secret() -> testing.Secret:
     return testing.Secret({"cookie": "c" * 32, "cipher": "x" * 32}, label="kratos-secrets", owner="app")
 
 
+def email_template(path: str | Path = os.devnull) -> testing.Resource:
+    """The verification-email-template resource; Charmhub's placeholder for it is an empty file."""
+    return testing.Resource(name="verification-email-template", path=path)
+
+
 def ready_state(*extra: testing.RelationBase, leader: bool = True, **kwargs: Any) -> testing.State:
     """A unit with container, database, migrated peer data and secrets: reconcile runs the workload."""
     pg = pg_relation()
@@ -103,6 +108,7 @@ def ready_state(*extra: testing.RelationBase, leader: bool = True, **kwargs: Any
         "containers": {container()},
         "relations": {pg, peers, *extra},
         "secrets": {kratos_secret()},
+        "resources": {email_template()},
     }
     defaults.update(kwargs)
     return testing.State(**defaults)

@@ -246,9 +246,7 @@ class TestRunMigration:
     def test_leader_migrates_and_records_the_version(self, ctx):
         pg = pg_relation()
         peers = peer_relation(migrated=None)
-        state = testing.State(
-            leader=True, containers={container()}, relations={pg, peers}, secrets={kratos_secret()}
-        )
+        state = ready_state(relations={pg, peers})
         ctx.run(ctx.on.action("run-migration", params={"timeout": 30}), state)
         assert ctx.action_results == {"version": VERSION, "output": "Applied migrations"}
         out = ctx.run(ctx.on.update_status(), state)

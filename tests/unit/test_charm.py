@@ -140,12 +140,7 @@ class TestMigrations:
     def unmigrated(self, leader: bool = True, **container_kwargs: Any) -> tuple[testing.State, Any, Any]:
         pg = pg_relation()
         peers = peer_relation(migrated=None)
-        state = testing.State(
-            leader=leader,
-            containers={container(**container_kwargs)},
-            relations={pg, peers},
-            secrets={kratos_secret()},
-        )
+        state = ready_state(leader=leader, containers={container(**container_kwargs)}, relations={pg, peers})
         return state, pg, peers
 
     def test_leader_migrates_when_the_database_is_ready(self, ctx):

@@ -249,8 +249,8 @@ class TestRenderedConfig:
         assert config["serve"]["admin"]["base_url"] == "http://10.0.0.5/"
         assert config["selfservice"]["methods"]["webauthn"]["config"]["passwordless"] is False
         assert config["selfservice"]["flows"]["registration"]["after"]["password"]["hooks"] == [
-            {"hook": "session"},
             {"hook": "show_verification_ui"},
+            {"hook": "session"},  # last: it ends API and SPA flows in upstream Kratos
         ]
         assert service_env(out)["COURIER_SMTP_CONNECTION_URI"] == "smtps://mail:465/"
 
@@ -278,9 +278,7 @@ class TestDatabase:
         user = testing.Secret({"username": "relation-7", "password": "p@ss/word"}, owner=None)
         pg = rel("pg-database", {"endpoints": "pg:5432", "database": "db", "secret-user": user.id})
         peers = peer_relation(relation_id=pg.id)
-        state = testing.State(
-            leader=True, containers={container()}, relations={pg, peers}, secrets={kratos_secret(), user}
-        )
+        state = ready_state(relations={pg, peers}, secrets={kratos_secret(), user})
         out = ctx.run(ctx.on.relation_changed(pg), state)
         assert service_env(out)["DSN"] == "postgres://relation-7:p%40ss%2Fword@pg:5432/db"
 
@@ -300,13 +298,7 @@ class TestDatabase:
             remote_units_data={0: {"master": master, "database": "m_kratos", "allowed-subnets": "192.0.2.0"}},
         )
         peers = peer_relation(relation_id=legacy.id)
-        state = testing.State(
-            leader=True,
-            containers={container()},
-            relations={legacy, peers},
-            secrets={kratos_secret()},
-            model=testing.Model(name="m"),
-        )
+        state = ready_state(relations={legacy, peers}, model=testing.Model(name="m"))
         out = ctx.run(ctx.on.relation_joined(legacy, remote_unit=0), state)
         assert out.get_relation(legacy.id).local_app_data["database"] == "m_kratos"
         assert yaml.safe_load(leader_tools.read_text())["interface.pgsql"]
@@ -430,7 +422,32 @@ class TestKratosInfo:
             "oidc_webauthn_sequencing_enabled": "False",
             "verification_enabled": "False",
             "feature_flags": "password,webauthn,totp,backup_codes",
+            "providers_configmap_name": "oidc-providers",
+            "schemas_configmap_name": "identity-schemas",
+            "configmaps_namespace": out.model.name,
         }
+
+    @pytest.mark.parametrize(
+        ("config", "idp", "flags"),
+        [
+            ({}, True, "password,webauthn,totp,backup_codes,account_linking"),
+            ({"enforce_mfa": False}, False, "password"),
+            ({"enforce_mfa": False, "enable_passwordless_login_method": True}, False, "password,webauthn"),
+            ({"enable_local_idp": False, "enforce_mfa": False}, True, "account_linking"),
+        ],
+    )
+    def test_feature_flags_follow_config_and_identity_providers(self, ctx, config, idp, flags):
+        info = rel("kratos-info")
+        relations = [info, rel("public-route", PUBLIC)]
+        if idp:
+            relations.append(rel("kratos-external-idp", {"providers": json.dumps(PROVIDERS[:1])}))
+        out = run(ctx, *relations, config={"enable_verification": True, **config})
+        data = out.get_relation(info.id).local_app_data
+        assert data["feature_flags"] == flags
+        assert (data["mfa_enabled"], data["verification_enabled"]) == (
+            str(config.get("enforce_mfa", True)),
+            "True",
+        )
 
     def test_cleared_without_a_public_route(self, ctx):
         info = rel("kratos-info", local_app_data={"admin_endpoint": "stale"})

@@ -47,7 +47,7 @@ class RequirerCharm(ops.CharmBase):
 
 def test_library_metadata():
     assert kratos_info.LIBAPI == 0
-    assert kratos_info.LIBPATCH >= 1
+    assert kratos_info.LIBPATCH >= 2
     assert len(kratos_info.LIBID) == 32
 
 
@@ -71,7 +71,35 @@ def test_provider_writes_on_relation_created(leader):
         "oidc_webauthn_sequencing_enabled": "False",
         "verification_enabled": "False",
         "feature_flags": "password,totp",
+        "providers_configmap_name": "oidc-providers",
+        "schemas_configmap_name": "identity-schemas",
         "configmaps_namespace": "model",
+    }
+
+
+def test_provider_sends_its_model_as_the_configmaps_namespace():
+    """Every key the reference library's requirers read is sent, the namespace too when not given."""
+    ctx = testing.Context(
+        ProviderCharm, meta={"name": "kratos", "provides": {"kratos-info": {"interface": "kratos_info"}}}
+    )
+    relation = testing.Relation("kratos-info")
+    state = testing.State(leader=True, relations={relation}, model=testing.Model(name="identity"))
+    with ctx(ctx.on.update_status(), state) as manager:
+        manager.charm.info.send_info_relation_data(KratosInfo("a", "b", "c", "d"))
+        out = manager.run()
+    data = out.get_relation(relation.id).local_app_data
+    assert data["configmaps_namespace"] == "identity"
+    assert set(data) == {
+        "admin_endpoint",
+        "public_endpoint",
+        "login_browser_endpoint",
+        "sessions_endpoint",
+        "providers_configmap_name",
+        "schemas_configmap_name",
+        "configmaps_namespace",
+        "mfa_enabled",
+        "oidc_webauthn_sequencing_enabled",
+        "verification_enabled",
     }
 
 

@@ -9,9 +9,14 @@ The provider (the Kratos charm's leader) writes into its application databag:
 | `admin_endpoint`, `public_endpoint` | Kratos's admin and public API base URLs |
 | `login_browser_endpoint` | `<public URL>/self-service/login/browser` |
 | `sessions_endpoint` | `<public URL>/sessions/whoami` |
-| `providers_configmap_name`, `schemas_configmap_name`, `configmaps_namespace` | optional ConfigMap names |
+| `providers_configmap_name`, `schemas_configmap_name` | `oidc-providers`, `identity-schemas` |
+| `configmaps_namespace` | the ConfigMaps' namespace (the provider's model) |
 | `mfa_enabled`, `oidc_webauthn_sequencing_enabled`, `verification_enabled` | `"True"` or `"False"` |
 | `feature_flags` | optional comma list from password, webauthn, totp, backup_codes, account_linking |
+
+`feature_flags` names what users can do: sign in with a password, a security key (webauthn), an
+authenticator app (totp) or backup codes, and link accounts of external identity providers.
+Every key that earlier requirers read is always sent.
 
 Requirer usage:
 
@@ -46,13 +51,15 @@ LIBAPI = 0
 
 # Increment this PATCH version before using `charmcraft publish-lib` or reset
 # to 0 if you are raising the major API version
-LIBPATCH = 1
+LIBPATCH = 2
 
 PYDEPS: list[str] = []
 
 DEFAULT_RELATION_NAME = "kratos-info"
 INTERFACE_NAME = "kratos_info"
 FEATURE_FLAGS = ("password", "webauthn", "totp", "backup_codes", "account_linking")
+PROVIDERS_CONFIGMAP = "oidc-providers"
+SCHEMAS_CONFIGMAP = "identity-schemas"
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +80,12 @@ class KratosInfo:
     oidc_webauthn_sequencing_enabled: bool = False
     verification_enabled: bool = False
     feature_flags: tuple[str, ...] = ()
-    providers_configmap_name: str | None = None
-    schemas_configmap_name: str | None = None
+    providers_configmap_name: str = PROVIDERS_CONFIGMAP
+    schemas_configmap_name: str = SCHEMAS_CONFIGMAP
     configmaps_namespace: str | None = None
 
     def to_databag(self) -> dict[str, str]:
-        """Return the databag content (strings only; optional keys left out when unset)."""
+        """Return the databag content (strings; `feature_flags` and the namespace left out when unset)."""
         unknown = set(self.feature_flags) - set(FEATURE_FLAGS)
         if unknown:
             raise ValueError(f"unknown feature flags: {', '.join(sorted(unknown))}")
@@ -114,8 +121,8 @@ class KratosInfo:
             oidc_webauthn_sequencing_enabled=data.get("oidc_webauthn_sequencing_enabled") == "True",
             verification_enabled=data.get("verification_enabled") == "True",
             feature_flags=flags,
-            providers_configmap_name=data.get("providers_configmap_name") or None,
-            schemas_configmap_name=data.get("schemas_configmap_name") or None,
+            providers_configmap_name=data.get("providers_configmap_name") or PROVIDERS_CONFIGMAP,
+            schemas_configmap_name=data.get("schemas_configmap_name") or SCHEMAS_CONFIGMAP,
             configmaps_namespace=data.get("configmaps_namespace") or None,
         )
 
@@ -145,9 +152,14 @@ class KratosInfoProvider(Object):
         self.on.ready.emit()
 
     def send_info_relation_data(self, info: KratosInfo) -> None:
-        """Write `info` into every kratos-info relation (leader only; others do nothing)."""
+        """Write `info` into every kratos-info relation (leader only; others do nothing).
+
+        Without a `configmaps_namespace` the provider's model name is sent.
+        """
         if not self._charm.unit.is_leader():
             return
+        if not info.configmaps_namespace:
+            info = dataclasses.replace(info, configmaps_namespace=self._charm.model.name)
         data = info.to_databag()
         for relation in self._charm.model.relations[self._relation_name]:
             bag = relation.data[self._charm.app]
