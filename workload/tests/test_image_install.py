@@ -1,0 +1,168 @@
+"""The image's install (image/install.sh), run as the images run it.
+
+The script installs from PyPI into a staging root (DESTDIR), which is then copied to its real place as
+`COPY --from=build /rootfs/ /` does; the staging root is deleted before anything runs. Once per module:
+about 50 s of CPU (1-2.5 min on a loaded 2-core machine), nearly all of it pip unpacking and compiling the
+pinned wheels (a local wheelhouse instead of PyPI saved a quarter of the CPU, no wall time, when measured).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from kratos_process import KratosProcess
+
+WORKLOAD = Path(__file__).resolve().parents[1]
+INSTALL_SH = WORKLOAD / "image" / "install.sh"
+VERSION = tomllib.loads((WORKLOAD / "pyproject.toml").read_text())["project"]["version"]
+# The interpreter's own environment must not leak into the installed one (tox sets PYTHONPATH).
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Where install.sh put things, after the copy out of the staging root."""
+
+    prefix: Path
+    bin_dir: Path
+    config_dir: Path
+    owner: tuple[int, int]
+    stage: Path
+    source_entries_before: frozenset[str]
+
+    @property
+    def kratos(self) -> Path:
+        return self.bin_dir / "kratos"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    base = tmp_path_factory.mktemp("image")
+    root, stage = base / "root", base / "stage"
+    owner = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    done = Installed(
+        prefix=root / "opt" / "kratos",
+        bin_dir=root / "usr" / "local" / "bin",
+        config_dir=root / "etc" / "config" / "kratos",
+        owner=owner,
+        stage=stage,
+        source_entries_before=frozenset(os.listdir(WORKLOAD)),
+    )
+    env = {
+        **CLEAN_ENV,
+        "PYTHON": sys.executable,
+        "BIN_DIR": str(done.bin_dir),
+        "CONFIG_DIR": str(done.config_dir),
+        "CONFIG_OWNER": f"{owner[0]}:{owner[1]}",
+        "DESTDIR": str(stage),
+    }
+    result = subprocess.run(
+        ["sh", str(INSTALL_SH), str(WORKLOAD), str(done.prefix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    root.mkdir()
+    # `cp -a`, like COPY --from, keeps owners and links; then nothing may need the staging root.
+    subprocess.run(["cp", "-a", f"{stage}{root}/.", str(root)], check=True)
+    subprocess.run(["rm", "-rf", str(stage)], check=True)
+    return done
+
+
+def run_kratos(installed: Installed, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(installed.kratos), *args],
+        env={**CLEAN_ENV, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_kratos_version_prints_the_workload_version(installed: Installed) -> None:
+    result = run_kratos(installed, "version")
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"^Version:\s+{re.escape(VERSION)}$", result.stdout, re.MULTILINE), result.stdout
+
+
+@dataclass
+class InstalledKratos(KratosProcess):
+    """The installed `kratos` link instead of this interpreter's package; kratos.yaml in the config dir."""
+
+    binary: Path = Path("/usr/local/bin/kratos")
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.binary), *args]
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "kratos.yaml"
+
+
+@pytest.fixture
+def served(installed: Installed, tmp_path: Path) -> Iterator[InstalledKratos]:
+    """The charm's service command, `serve -c <config dir>/kratos.yaml --watch-courier` (and the helper's
+    `--dev`), on SQLite, after `migrate sql -e --yes` as the charm runs it."""
+    dsn = f"sqlite://{tmp_path / 'kratos.sqlite'}?_fk=true&mode=rwc"
+    server = InstalledKratos(installed.config_dir, dsn, binary=installed.kratos)
+    server.migrate()
+    server.start("--watch-courier", timeout=60)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_service_command_serves_both_ports_on_sqlite(served: InstalledKratos) -> None:
+    assert httpx.get(f"{served.admin_url}/admin/health/ready", timeout=5).json() == {"status": "ok"}
+    assert httpx.get(f"{served.public_url}/health/ready", timeout=5).json() == {"status": "ok"}
+    assert httpx.get(f"{served.admin_url}/admin/version", timeout=5).json() == {"version": VERSION}
+
+
+def test_the_paths_the_image_and_the_charm_use(installed: Installed) -> None:
+    assert installed.kratos.is_symlink()
+    assert os.readlink(installed.kratos) == str(installed.prefix / "bin" / "kratos")
+    config = installed.config_dir.stat()
+    assert stat.S_IMODE(config.st_mode) == 0o755
+    assert (config.st_uid, config.st_gid) == installed.owner
+    # Bytecode compiled at install: a read-only prefix never has to write it.
+    assert list((installed.prefix / "lib").glob("python3*/site-packages/kratos/__pycache__/__init__.*.pyc"))
+
+
+def test_the_non_root_user_can_read_everything_and_change_nothing(installed: Installed) -> None:
+    for path in [installed.prefix, *installed.prefix.rglob("*")]:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            continue
+        assert mode & stat.S_IROTH, path
+        assert not mode & (stat.S_IWGRP | stat.S_IWOTH), path
+        if stat.S_ISDIR(mode) or mode & stat.S_IXUSR:
+            assert mode & stat.S_IXOTH, path
+
+
+def test_nothing_names_the_staging_root(installed: Installed) -> None:
+    staged = str(installed.stage).encode()
+    texts = [
+        installed.prefix / "pyvenv.cfg",
+        *(p for p in (installed.prefix / "bin").iterdir() if not p.is_symlink()),
+    ]
+    assert [p for p in texts if staged in p.read_bytes()] == []
+    assert (installed.prefix / "bin" / "kratos").read_text().startswith(f"#!{installed.prefix}/bin/python")
+
+
+def test_the_source_directory_is_left_as_it_was(installed: Installed) -> None:
+    assert frozenset(os.listdir(WORKLOAD)) == installed.source_entries_before
