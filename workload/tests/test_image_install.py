@@ -1,4 +1,4 @@
-"""The image's install (image/install.sh), run as the images run it.
+"""The image's install (image/install.sh), run as the Dockerfile and rockcraft.yaml run it.
 
 The script installs from PyPI into a staging root (DESTDIR), which is then copied to its real place as
 `COPY --from=build /rootfs/ /` does; the staging root is deleted before anything runs. Once per module:
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from kratos_process import KratosProcess
 
 WORKLOAD = Path(__file__).resolve().parents[1]
@@ -166,3 +168,53 @@ def test_nothing_names_the_staging_root(installed: Installed) -> None:
 
 def test_the_source_directory_is_left_as_it_was(installed: Installed) -> None:
     assert frozenset(os.listdir(WORKLOAD)) == installed.source_entries_before
+
+
+def install_arguments(command: str) -> list[str]:
+    """The words after install.sh in one shell command (environment assignments before it left out)."""
+    words = shlex.split(command)
+    start = next(i for i, word in enumerate(words) if word.endswith("image/install.sh"))
+    end = next((i for i, word in enumerate(words[start:], start) if word in {"&&", ";", "||"}), len(words))
+    return words[start:end]
+
+
+def dockerfile_install_command() -> str:
+    text = (WORKLOAD / "Dockerfile").read_text().replace("\\\n", " ")
+    (command,) = [line for line in text.splitlines() if line.startswith("RUN ") and "install.sh" in line]
+    return command.removeprefix("RUN ")
+
+
+def rockcraft() -> dict[str, object]:
+    return yaml.safe_load((WORKLOAD / "rockcraft.yaml").read_text())
+
+
+def rockcraft_build_script() -> str:
+    parts = rockcraft()["parts"]
+    assert isinstance(parts, dict)
+    return parts["kratos"]["override-build"]
+
+
+def test_the_dockerfile_and_rockcraft_run_install_sh_alike() -> None:
+    (rock_command,) = [line for line in rockcraft_build_script().splitlines() if "install.sh" in line]
+    assert install_arguments(dockerfile_install_command()) == ["image/install.sh", ".", "/opt/kratos"]
+    assert install_arguments(rock_command) == install_arguments(dockerfile_install_command())
+
+
+def test_both_images_carry_the_workload_version(tmp_path: Path) -> None:
+    assert re.search(
+        rf"^ARG VERSION={re.escape(VERSION)}$", (WORKLOAD / "Dockerfile").read_text(), re.MULTILINE
+    )
+    assert rockcraft()["adopt-info"] == "kratos"
+    # The rock's version is what its build script's `version=` line computes in the source directory.
+    (line,) = [line for line in rockcraft_build_script().splitlines() if line.startswith("version=")]
+    python = tmp_path / "python3"
+    python.symlink_to(sys.executable)
+    computed = subprocess.run(
+        ["sh", "-c", f'{line}\necho "$version"'],
+        cwd=WORKLOAD,
+        env={**CLEAN_ENV, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert computed.stdout.strip() == VERSION
