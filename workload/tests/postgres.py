@@ -86,8 +86,16 @@ class PostgresCluster:
 
     def restart(self, mode: str = "fast", down_for: float = 0.0) -> None:
         """Stop (``fast``: sessions are told to go; ``immediate``: killed), wait, start on the same port."""
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+        self.pause(mode)
         time.sleep(down_for)
+        self.resume()
+
+    def pause(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data and port for :meth:`resume`."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the server again after :meth:`pause`, on the same port."""
         self._pg_ctl_start()
 
     def log(self) -> str:

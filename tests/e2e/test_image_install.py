@@ -1,9 +1,7 @@
-"""The image's install (image/install.sh), run as the Dockerfile and rockcraft.yaml run it.
+"""The workload as its image has it: image/install.sh, run as the Dockerfile runs it, at the image's paths.
 
-The script installs from PyPI into a staging root (DESTDIR), which is then copied to its real place as
-`COPY --from=build /rootfs/ /` does; the staging root is deleted before anything runs. Once per module:
-about 50 s of CPU (1-2.5 min on a loaded 2-core machine), nearly all of it pip unpacking and compiling the
-pinned wheels (a local wheelhouse instead of PyPI saved a quarter of the CPU, no wall time, when measured).
+The session's install (``conftest.image``) stages into a DESTDIR and is copied to ``/`` as
+``COPY --from=build /rootfs/ /`` does; the real Pebble of the other tests runs this ``kratos``.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import shlex
 import stat
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,66 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from conftest import CLEAN_ENV, VERSION, WORKLOAD, Installed
 from kratos_process import KratosProcess
 
-WORKLOAD = Path(__file__).resolve().parents[1]
-INSTALL_SH = WORKLOAD / "image" / "install.sh"
-VERSION = tomllib.loads((WORKLOAD / "pyproject.toml").read_text())["project"]["version"]
-# The interpreter's own environment must not leak into the installed one (tox sets PYTHONPATH).
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"}}
 
-
-@dataclass(frozen=True)
-class Installed:
-    """Where install.sh put things, after the copy out of the staging root."""
-
-    prefix: Path
-    bin_dir: Path
-    config_dir: Path
-    owner: tuple[int, int]
-    stage: Path
-    source_entries_before: frozenset[str]
-
-    @property
-    def kratos(self) -> Path:
-        return self.bin_dir / "kratos"
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("image")
-    root, stage = base / "root", base / "stage"
-    owner = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
-    done = Installed(
-        prefix=root / "opt" / "kratos",
-        bin_dir=root / "usr" / "local" / "bin",
-        config_dir=root / "etc" / "config" / "kratos",
-        owner=owner,
-        stage=stage,
-        source_entries_before=frozenset(os.listdir(WORKLOAD)),
-    )
-    env = {
-        **CLEAN_ENV,
-        "PYTHON": sys.executable,
-        "BIN_DIR": str(done.bin_dir),
-        "CONFIG_DIR": str(done.config_dir),
-        "CONFIG_OWNER": f"{owner[0]}:{owner[1]}",
-        "DESTDIR": str(stage),
-    }
-    result = subprocess.run(
-        ["sh", str(INSTALL_SH), str(WORKLOAD), str(done.prefix)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    root.mkdir()
-    # `cp -a`, like COPY --from, keeps owners and links; then nothing may need the staging root.
-    subprocess.run(["cp", "-a", f"{stage}{root}/.", str(root)], check=True)
-    subprocess.run(["rm", "-rf", str(stage)], check=True)
-    return done
+@pytest.fixture
+def installed(image: Installed) -> Installed:
+    return image
 
 
 def run_kratos(installed: Installed, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
