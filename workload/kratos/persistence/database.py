@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -21,7 +21,6 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 
 from kratos.persistence import version
 from kratos.persistence.dsn import DatabaseURL, parse_dsn
-from kratos.persistence.prepared import Prepared
 
 
 class DatabaseAway(Exception):
@@ -272,6 +271,51 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.redacted()!r})"
+
+
+class Prepared:
+    """A statement compiled once, run in one round trip, without SQLAlchemy's execution layer on PostgreSQL.
+
+    Its parameters are positional, in the order of its ``bindparam``s. On PostgreSQL it runs on a pooled
+    asyncpg connection itself (see :meth:`Database.native`), which keeps it prepared; the columns' bind
+    processing (time zones, JSON) is applied here, and rows come as asyncpg decodes them (naive UTC
+    timestamps, JSON as text). Elsewhere it runs through SQLAlchemy, types processed both ways.
+
+    A write runs as one statement: without BEGIN/COMMIT on PostgreSQL, in its own transaction elsewhere.
+    """
+
+    def __init__(self, db: Database, statement: sa.Executable) -> None:
+        self.db = db
+        self.statement = statement
+        dialect = db.engine.dialect
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or compiled.params)
+        self.native = db.url.dialect == "postgres"
+        self.sql = str(compiled)
+        processors = (compiled.binds[name].type.bind_processor(dialect) for name in self.names)
+        self._processors: tuple[Callable[[Any], Any] | None, ...] = tuple(processors)
+
+    def _args(self, args: Iterable[Any]) -> list[Any]:
+        return [value if p is None else p(value) for p, value in zip(self._processors, args, strict=True)]
+
+    async def first(self, *args: Any) -> Mapping[str, Any] | None:
+        """The first row of a read (as a mapping by column label), or None."""
+        if not self.native:
+            async with self.db.read() as conn:
+                row = (await conn.execute(self.statement, dict(zip(self.names, args, strict=True)))).first()
+            return row._mapping if row is not None else None  # type: ignore[return-value]
+        async with self.db.native() as connection:
+            return await connection.fetchrow(self.sql, *self._args(args))
+
+    async def execute(self, **params: Any) -> int:
+        """Run a write with its parameters by name; how many rows it changed (with a CTE: the main one's)."""
+        if not self.native:
+            async with self.db.transaction() as conn:
+                result = await conn.execute(self.statement, params)
+            return result.rowcount
+        async with self.db.native() as connection:
+            status: str = await connection.execute(self.sql, *self._args(params[name] for name in self.names))
+        return int(status.rsplit(" ", 1)[-1])  # "UPDATE 1", "INSERT 0 1"
 
 
 def _lost(exc: BaseException) -> bool:

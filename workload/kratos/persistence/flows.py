@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from kratos.identity.model import utcnow
 from kratos.persistence.database import Database
-from kratos.persistence.prepared import json_value, utc_value
+from kratos.persistence.raw import json_value, utc_value
 from kratos.persistence.tables import selfservice_errors, selfservice_flows
 from kratos.selfservice.flow.model import Flow, Kind
 

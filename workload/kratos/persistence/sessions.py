@@ -13,7 +13,7 @@ from kratos.identity.model import Identity, RecoveryAddress, VerifiableAddress, 
 from kratos.persistence.database import Database
 from kratos.persistence.identities import IDENTITY_COLUMNS, identity_from_row
 from kratos.persistence.jsonagg import json_array, parse_time, parse_uuid, rows
-from kratos.persistence.prepared import json_value
+from kratos.persistence.raw import json_value
 from kratos.persistence.tables import (
     identities,
     identity_recovery_addresses,
