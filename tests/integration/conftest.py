@@ -29,8 +29,12 @@ def _juju_controller() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip every test, saying how to run them, when `juju` has no controller it can reach."""
     if _juju_controller():
         return
-    skip = pytest.mark.skip(reason="no reachable Juju controller")
+    skip = pytest.mark.skip(
+        reason="no reachable Juju controller: bootstrap one on Kubernetes (juju bootstrap microk8s), "
+        "then run `tox -e integration` (KRATOS_CHARM and KRATOS_IMAGE pick the charm and the image)"
+    )
     for item in items:
         item.add_marker(skip)
