@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
@@ -77,8 +78,8 @@ class Unit:
         return self.run(self.ctx.on.update_status())
 
     def action(self, name: str, **params: Any) -> dict[str, Any]:
-        """Run action ``name``; its results (raises testing.ActionFailed)."""
-        self.state = self.ctx.run(self.ctx.on.action(name, params=params), self.state)
+        """Run action ``name`` (its commands too, for real); its results (raises testing.ActionFailed)."""
+        self.run(self.ctx.on.action(name, params=params))
         return dict(self.ctx.action_results or {})
 
 
@@ -193,38 +194,77 @@ def template_resource() -> testing.Resource:
     return testing.Resource(name="verification-email-template", path=os.devnull)
 
 
-@pytest.fixture
-def unit(tmp_path: Path, postgres: PostgresCluster, smtp: SmtpSink) -> Iterator[Unit]:
-    """A leader unit deployed and started: install, leader-elected, config-changed, pebble-ready."""
-    real = RealPebble(tmp_path / "pebble", {**CLEAN_ENV, "PATH": IMAGE_PATH}).start()
+@contextlib.contextmanager
+def deploy(
+    directory: Path,
+    base: testing.State,
+    *,
+    ports: tuple[int, int] = (4433, 4434),
+) -> Iterator[Unit]:
+    """A unit deployed from ``base`` and started: install, leader-elected, config-changed, pebble-ready.
+
+    In Kubernetes each unit has its own pod network; units sharing this machine's loopback get other
+    ``ports`` by a layer of the test's own over the charm's (its service's environment and checks).
+    """
+    real = RealPebble(directory, {**CLEAN_ENV, "PATH": IMAGE_PATH}).start()
+    if ports != (4433, 4434):
+        real.overlay = pod_network(*ports)
     try:
-        state = testing.State(
-            leader=True,
-            containers={container(real)},
-            relations=relations(postgres, smtp, f"kratos_{tmp_path.name.replace('-', '_')}"[:60]),
-            resources={template_resource()},
-        )
+        state = dataclasses.replace(base, containers={container(real)})
         deployed = Unit(testing.Context(KratosCharm), state, real)
         for event in ("install", "leader_elected", "config_changed"):
             deployed.run(getattr(deployed.ctx.on, event)())
         deployed.run(deployed.ctx.on.pebble_ready(deployed.container))
-        wait_until_serving()
+        wait_until_serving(f"http://127.0.0.1:{ports[0]}")
         yield deployed
     finally:
         real.stop()
 
 
-def wait_until_serving(timeout: float = 60) -> None:
-    """Wait until the public API answers its readiness endpoint."""
+def pod_network(public_port: int, admin_port: int) -> pebble.Layer:
+    """The layer that moves a second unit's ports (see :func:`deploy`)."""
+    check = {"override": "merge", "http": {"url": f"http://localhost:{admin_port}/admin/health/ready"}}
+    alive = {"override": "merge", "http": {"url": f"http://localhost:{admin_port}/admin/health/alive"}}
+    env = {"SERVE_PUBLIC_PORT": str(public_port), "SERVE_ADMIN_PORT": str(admin_port)}
+    return pebble.Layer(
+        {
+            "services": {"kratos": {"override": "merge", "environment": env}},
+            "checks": {"ready": check, "alive": alive},
+        }
+    )
+
+
+def leader_state(postgres: PostgresCluster, smtp: SmtpSink, name: str, **config: Any) -> testing.State:
+    """A leader unit's state before install, with its relations and ``config``."""
+    return testing.State(
+        leader=True,
+        config=config,
+        relations=relations(postgres, smtp, f"kratos_{name.replace('-', '_')}"[:60]),
+        resources={template_resource()},
+    )
+
+
+@pytest.fixture(scope="module")
+def unit(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster, smtp: SmtpSink
+) -> Iterator[Unit]:
+    """A leader unit deployed and started with the default config, shared by a module's tests."""
+    directory = tmp_path_factory.mktemp("unit")
+    with deploy(directory / "pebble", leader_state(postgres, smtp, directory.name)) as deployed:
+        yield deployed
+
+
+def wait_until_serving(base_url: str = PUBLIC, timeout: float = 60) -> None:
+    """Wait until the public API at ``base_url`` answers its readiness endpoint."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{PUBLIC}/health/ready", timeout=2).status_code == 200:
+            if requests.get(f"{base_url}/health/ready", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"the workload does not answer on {PUBLIC} after {timeout}s")
+    raise AssertionError(f"the workload does not answer on {base_url} after {timeout}s")
 
 
 def public(method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:

@@ -78,6 +78,7 @@ class RealPebble:
     def __init__(self, directory: Path, environment: dict[str, str]) -> None:
         self.directory = directory
         self.environment = environment  # the container's: what its services and execs inherit
+        self.overlay: pebble.Layer | None = None  # the test's own layer, over the charm's
         self.process: subprocess.Popen[bytes] | None = None
         self.client = pebble.Client(socket_path=str(directory / ".pebble.socket"))
 
@@ -116,6 +117,8 @@ class RealPebble:
         """Add the layers the charm planned and replan (its files are already in place: see ``mount``)."""
         for label, layer in container.layers.items():
             self.client.add_layer(label, layer, combine=True)
+        if self.overlay is not None and container.layers:  # over the charm's, once there is one
+            self.client.add_layer("e2e-overlay", self.overlay, combine=True)
         self.client.replan_services(timeout=30)
 
     def run(self, command: list[str], environment: dict[str, str] | None = None) -> tuple[str, str]:

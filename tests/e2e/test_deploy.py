@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import requests
 from conftest import PUBLIC, READY, Unit, login, public, wait_until_serving
@@ -13,7 +15,10 @@ from postgres import PostgresCluster
 
 from constants import ADMIN_URL
 
-ADMIN = {"username": "ada", "email": "ada@example.com"}
+
+def admin(name: str) -> dict[str, str]:
+    """The parameters of an admin account of one's own (the tests share one deployment)."""
+    return {"username": name, "email": f"{name}@example.com"}
 
 
 def test_pebble_runs_the_planned_service_and_the_status_follows_its_ready_check(
@@ -52,18 +57,18 @@ def test_the_migration_ran_through_pebble_as_the_charm_asked(unit: Unit) -> None
 def test_admin_account_with_a_password_signs_in(unit: Unit) -> None:
     password = testing.Secret({"password": "Adm1n-passphrase-42"}, owner=None)
     unit.state = dataclasses.replace(unit.state, secrets={*unit.state.secrets, password})
-    created = unit.action("create-admin-account", **ADMIN, **{"password-secret-id": password.id})
+    created = unit.action("create-admin-account", **admin("ada"), **{"password-secret-id": password.id})
     assert "recovery-code" not in created
-    signed_in = login(ADMIN["email"], "Adm1n-passphrase-42")
+    signed_in = login("ada@example.com", "Adm1n-passphrase-42")
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["session"]["identity"]["id"] == created["identity-id"]
 
-    shown = unit.action("get-identity", email=ADMIN["email"])
+    shown = unit.action("get-identity", email="ada@example.com")
     assert shown["id"] == created["identity-id"]
 
 
 def test_admin_account_without_a_password_gets_a_working_recovery_code(unit: Unit) -> None:
-    created = unit.action("create-admin-account", **ADMIN)
+    created = unit.action("create-admin-account", **admin("alan"))
     # The link opens the recovery UI on the flow the code belongs to; the user types the code there.
     flow_id = parse_qs(urlsplit(created["recovery-link"]).query)["flow"][0]
     browser = requests.Session()
@@ -82,21 +87,84 @@ def test_reset_password_then_sessions_invalidated(unit: Unit) -> None:
     first = testing.Secret({"password": "Adm1n-passphrase-42"}, owner=None)
     second = testing.Secret({"password": "An0ther-passphrase-43"}, owner=None)
     unit.state = dataclasses.replace(unit.state, secrets={*unit.state.secrets, first, second})
-    created = unit.action("create-admin-account", **ADMIN, **{"password-secret-id": first.id})
-    token = login(ADMIN["email"], "Adm1n-passphrase-42").json()["session_token"]
+    created = unit.action("create-admin-account", **admin("edsger"), **{"password-secret-id": first.id})
+    token = login("edsger@example.com", "Adm1n-passphrase-42").json()["session_token"]
 
-    unit.action("reset-password", email=ADMIN["email"], **{"password-secret-id": second.id})
-    assert login(ADMIN["email"], "Adm1n-passphrase-42").status_code == 400
-    assert login(ADMIN["email"], "An0ther-passphrase-43").status_code == 200
+    unit.action("reset-password", email="edsger@example.com", **{"password-secret-id": second.id})
+    assert login("edsger@example.com", "Adm1n-passphrase-42").status_code == 400
+    assert login("edsger@example.com", "An0ther-passphrase-43").status_code == 200
 
     assert public("GET", "/sessions/whoami", token).status_code == 200
     unit.action("invalidate-identity-sessions", **{"identity-id": created["identity-id"]})
     assert public("GET", "/sessions/whoami", token).status_code == 401
 
-    unit.action("delete-identity", email=ADMIN["email"])
+    unit.action("delete-identity", email="edsger@example.com")
     with pytest.raises(testing.ActionFailed):
-        unit.action("get-identity", email=ADMIN["email"])
+        unit.action("get-identity", email="edsger@example.com")
 
 
 def _service_env(unit: Unit) -> dict[str, str]:
     return dict(unit.pebble.client.get_plan().services["kratos"].environment)
+
+
+def test_reset_identity_mfa_removes_a_real_totp_enrolment(unit: Unit) -> None:
+    traits = {"email": "grace@example.com", "name": "Grace"}
+    flow = public("GET", "/self-service/registration/api").json()
+    body = {"method": "password", "password": "Gr4ce-passphrase-44", "traits": traits}
+    signed_up = public("POST", "/self-service/registration", params={"flow": flow["id"]}, json=body)
+    assert signed_up.status_code == 200, signed_up.text
+    token, identity_id = signed_up.json()["session_token"], signed_up.json()["identity"]["id"]
+    settings = public("GET", "/self-service/settings/api", token).json()
+    secret = next(
+        n["attributes"]["text"]["context"]["secret"]
+        for n in settings["ui"]["nodes"]
+        if n["attributes"].get("id") == "totp_secret_key"
+    )
+    body = {"method": "totp", "totp_code": pyotp.TOTP(secret).now()}
+    enrolled = public("POST", "/self-service/settings", token, params={"flow": settings["id"]}, json=body)
+    assert enrolled.status_code == 200, enrolled.text
+    assert "totp" in credentials(identity_id)
+
+    unit.action("reset-identity-mfa", email="grace@example.com", **{"mfa-type": "totp"})
+    assert "totp" not in credentials(identity_id)
+    signed_in = login("grace@example.com", "Gr4ce-passphrase-44")
+    assert signed_in.json()["session"]["authenticator_assurance_level"] == "aal1"
+    assert public("GET", "/sessions/whoami", signed_in.json()["session_token"]).status_code == 200
+
+
+def test_oidc_accounts_are_listed_and_unlinked(unit: Unit) -> None:
+    providers = [{"provider": "github", "subject": "1234"}, {"provider": "google", "subject": "g-99"}]
+    imported = requests.post(
+        f"{ADMIN_URL}/admin/identities",
+        json={
+            "schema_id": "social_user_v0",
+            "traits": {"email": "linus@example.com"},
+            "credentials": {"oidc": {"config": {"providers": providers}}},
+        },
+        timeout=30,
+    )
+    assert imported.status_code == 201, imported.text
+    listed = unit.action("list-oidc-accounts", email="linus@example.com")
+    assert json.loads(listed["identifiers"]) == ["github:1234", "google:g-99"]
+
+    unit.action("unlink-oidc-account", email="linus@example.com", **{"credential-id": "github:1234"})
+    assert json.loads(unit.action("list-oidc-accounts", email="linus@example.com")["identifiers"]) == [
+        "google:g-99"
+    ]
+    with pytest.raises(testing.ActionFailed, match="no linked account github:1234"):
+        unit.action("unlink-oidc-account", email="linus@example.com", **{"credential-id": "github:1234"})
+
+
+def test_run_migration_runs_it_again_through_pebble(unit: Unit) -> None:
+    results = unit.action("run-migration")
+    assert results, results
+    assert unit.refresh().unit_status == testing.ActiveStatus()
+
+
+def credentials(identity_id: str) -> dict[str, object]:
+    shown = requests.get(
+        f"{ADMIN_URL}/admin/identities/{identity_id}",
+        params={"include_credential": ["totp", "password"]},
+        timeout=30,
+    )
+    return shown.json().get("credentials") or {}

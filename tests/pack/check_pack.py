@@ -83,7 +83,10 @@ def main(workdir: Path) -> None:
     part = project["parts"]["charm"]
 
     tools = venv(python, workdir / "charmcraft")
-    run(tools / "pip", "install", "-q", "--disable-pip-version-check", CHARMCRAFT)
+    if uv := shutil.which("uv"):  # many times faster for charmcraft's tree (the charm's install stays pip's)
+        run(uv, "pip", "install", "-q", "--python", tools / "python", CHARMCRAFT)
+    else:
+        run(tools / "pip", "install", "-q", "--disable-pip-version-check", CHARMCRAFT)
     env = {**os.environ, "HOME": str(workdir)}  # charmcraft keeps its logs under $HOME
     run(tools / "charmcraft", "expand-extensions", cwd=ROOT, env=env)
     print(f"charmcraft.yaml: valid for {CHARMCRAFT}, base {base}")
