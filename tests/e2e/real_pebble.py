@@ -7,6 +7,7 @@ run) is handed to this Pebble, and what this Pebble reports (services, checks) g
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -14,7 +15,6 @@ import time
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from ops import pebble, testing
 
@@ -151,10 +151,4 @@ class RealPebble:
             )
             for c in self.client.get_checks()
         )
-        return _replace(container, service_statuses=services, check_infos=checks)
-
-
-def _replace(container: testing.Container, **changes: Any) -> testing.Container:
-    import dataclasses
-
-    return dataclasses.replace(container, **changes)
+        return dataclasses.replace(container, service_statuses=services, check_infos=checks)
