@@ -8,6 +8,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from kratos.config.oidc import OidcConfig
 from kratos.config.types import Duration, Open, RequiredAal, Strict
 
 _FALLBACK = "https://www.ory.com/kratos/docs/fallback/"
@@ -357,13 +358,6 @@ class PasskeyMethod(_NeedsConfigWhenEnabled, Strict):
 
     enabled: bool = False
     config: PasskeyConfig = Field(default_factory=PasskeyConfig)
-
-
-class OidcConfig(Strict):
-    """``selfservice.methods.oidc.config`` (providers kept loose until OIDC is implemented)."""
-
-    base_redirect_uri: str | None = None
-    providers: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class OidcMethod(Strict):

@@ -1,0 +1,1 @@
+"""Social sign-in with OpenID Connect and OAuth2 providers."""
