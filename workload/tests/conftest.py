@@ -1,14 +1,19 @@
-"""Shared fixtures: a PostgreSQL cluster and a MariaDB server per session, a fresh database per test."""
+"""Shared fixtures: a PostgreSQL cluster and a MariaDB server per session, a fresh database per test, and
+an OpenID provider on loopback per test."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from mysql import MySQLServer, find_server, start_mysql
 from postgres import PostgresCluster, find_bindir, start_postgres
+
+if TYPE_CHECKING:
+    from oidc_provider import OpenIdProvider
 
 pytest_plugins = ["server_fixtures"]
 
@@ -47,3 +52,12 @@ def mysql() -> Iterator[MySQLServer]:
 def mysql_dsn(mysql: MySQLServer) -> str:
     """The DSN of a new, empty MySQL database."""
     return mysql.create_database(f"test_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def oidc_provider() -> Iterator[OpenIdProvider]:
+    """A running OpenID provider on 127.0.0.1 (see ``oidc_provider.py``), stopped afterwards."""
+    from oidc_provider import OpenIdProvider  # Flask and authlib load only for the tests that use it
+
+    with OpenIdProvider() as provider:
+        yield provider
