@@ -9,47 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import time
-import urllib.request
-import zipfile
 from pathlib import Path
 
+from go_toolchain import go_command  # workload/tests, on the path (conftest)
 from ops import pebble, testing
 
 PEBBLE_VERSION = "v1.19.2"
 PEBBLE_MODULE = "github.com/canonical/pebble/cmd/pebble"
 GO_NEEDED = (1, 22)  # Pebble's go.mod
-GO_TOOLCHAIN = "v0.0.1-go1.25.14"  # fetched from the Go module proxy where no Go >= 1.22 is installed
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kratos-charm-e2e"
-
-
-def _go_version(go: str) -> tuple[int, ...]:
-    done = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
-    digits = done.stdout.strip().removeprefix("go").split(".")[:2] if done.returncode == 0 else []
-    return tuple(int(d) for d in digits if d.isdigit())
-
-
-def go_command() -> str:
-    """A Go new enough for Pebble: the installed one, else a toolchain from the Go module proxy (cached)."""
-    installed = shutil.which("go")
-    if installed and _go_version(installed) >= GO_NEEDED:
-        return installed
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
-    name = f"{GO_TOOLCHAIN}.linux-{arch}"
-    go = CACHE / f"golang.org/toolchain@{name}" / "bin" / "go"
-    if not go.exists():
-        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org").split(",")[0]
-        archive = CACHE / f"{name}.zip"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        urllib.request.urlretrieve(f"{proxy}/golang.org/toolchain/@v/{name}.zip", archive)
-        with zipfile.ZipFile(archive) as zipped:
-            for member in zipped.infolist():
-                path = Path(zipped.extract(member, CACHE))
-                path.chmod((member.external_attr >> 16) & 0o777 or 0o644)
-        archive.unlink()
-    return str(go)
 
 
 def pebble_binary() -> Path:
@@ -57,7 +27,7 @@ def pebble_binary() -> Path:
     binary = CACHE / f"pebble-{PEBBLE_VERSION}"
     if binary.exists():
         return binary
-    go = go_command()
+    go = go_command(GO_NEEDED, CACHE)
     build = CACHE / "build"
     build.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}

@@ -1,14 +1,18 @@
-"""Shared fixtures: a PostgreSQL cluster and a MariaDB server per session, a fresh database per test, and
-an OpenID provider on loopback per test."""
+"""Shared fixtures: PostgreSQL and MariaDB per session, a fresh database per test; an OpenID provider on
+loopback per test; Ory Hydra per session."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from go_toolchain import GoUnavailable
+from hydra import Hydra, StubPages
+from hydra_build import HYDRA_VERSION, hydra_binary
 from mysql import MySQLServer, find_server, start_mysql
 from postgres import PostgresCluster, find_bindir, start_postgres
 
@@ -61,3 +65,55 @@ def oidc_provider() -> Iterator[OpenIdProvider]:
 
     with OpenIdProvider() as provider:
         yield provider
+
+
+@pytest.fixture(scope="session")
+def hydra_bin() -> Path:
+    """The Ory Hydra binary (built once from the Go module proxy; skipped when neither Go nor it is there)."""
+    try:
+        return hydra_binary()
+    except GoUnavailable as exc:
+        pytest.skip(f"Ory Hydra {HYDRA_VERSION} cannot be built: {exc}")
+
+
+@pytest.fixture(scope="session")
+def hydra_pages() -> Iterator[StubPages]:
+    """The login, consent and logout UIs and the OAuth2 client's callback: ``/login``, ``/consent``, ..."""
+    pages = StubPages()
+    pages.start()
+    yield pages
+    pages.stop()
+
+
+@pytest.fixture(scope="session")
+def start_hydra(
+    hydra_bin: Path,
+    postgres: PostgresCluster,
+    hydra_pages: StubPages,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., Hydra]]:
+    """Start a migrated Hydra on a new PostgreSQL database (``login_url`` default: ``hydra_pages`` /login)."""
+    started: list[Hydra] = []
+
+    def start(login_url: str | None = None) -> Hydra:
+        hydra = Hydra(
+            hydra_bin,
+            tmp_path_factory.mktemp("hydra"),
+            postgres.create_database(f"hydra_{uuid.uuid4().hex[:12]}"),
+            login_url=login_url or hydra_pages.url("/login"),
+            consent_url=hydra_pages.url("/consent"),
+            logout_url=hydra_pages.url("/logout"),
+        )
+        started.append(hydra)
+        hydra.migrate()
+        return hydra.start()
+
+    yield start
+    for hydra in started:
+        hydra.stop()
+
+
+@pytest.fixture(scope="session")
+def hydra(start_hydra: Callable[..., Hydra]) -> Hydra:
+    """A running Hydra whose login, consent and logout UIs are ``hydra_pages``."""
+    return start_hydra()
