@@ -83,11 +83,6 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
     ("extra", "expected"),
     [
         (
-            "selfservice: {methods: {oidc: {enabled: true}}}",
-            "selfservice.methods.oidc: OpenID Connect sign-in is not implemented yet; "
-            "set selfservice.methods.oidc.enabled to false",
-        ),
-        (
             "selfservice: {flows: {settings: {after: {profile: {hooks: [{hook: verify_new_address}]}}}}}",
             "selfservice.flows: the hooks verify_new_address and notify_previous_addresses are not "
             "implemented yet; remove them (settings send a verification message for a new address by "

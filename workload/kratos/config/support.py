@@ -50,7 +50,6 @@ def _hook(*names: str) -> Callable[[KratosConfig], bool]:
 
 
 UNSUPPORTED: tuple[Unsupported, ...] = (
-    _switch("selfservice.methods.oidc", "OpenID Connect sign-in"),
     _present("selfservice.methods.b2b.config.organizations", "B2B single sign-on"),
     _switch("selfservice.methods.password.config.migrate_hook", "the password migration hook"),
     Unsupported(

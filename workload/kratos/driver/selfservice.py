@@ -27,6 +27,12 @@ from kratos.selfservice.hook.executor import FlowHooks, build_hooks
 from kratos.selfservice.strategy.base import SecondFactorStrategy, SettingsStrategy
 from kratos.selfservice.strategy.code.strategy import CodeStrategy
 from kratos.selfservice.strategy.lookup_secret.strategy import LookupSecretStrategy
+from kratos.selfservice.strategy.oidc.callback import OidcCallback
+from kratos.selfservice.strategy.oidc.completion import SocialSignIn
+from kratos.selfservice.strategy.oidc.mapper import ClaimsMapper
+from kratos.selfservice.strategy.oidc.providers import build_provider
+from kratos.selfservice.strategy.oidc.state import StateSealer
+from kratos.selfservice.strategy.oidc.strategy import OidcStrategy
 from kratos.selfservice.strategy.passkey.strategy import PasskeyStrategy
 from kratos.selfservice.strategy.password.policy import PasswordPolicy
 from kratos.selfservice.strategy.password.strategy import PasswordStrategy
@@ -70,6 +76,7 @@ class SelfService:
     recovery: RecoveryEndpoints | None
     verification: VerificationEndpoints | None
     recovery_admin: RecoveryAdmin | None
+    oidc_callback: OidcCallback | None
 
 
 def build_selfservice(registry: Registry) -> SelfService:
@@ -111,10 +118,12 @@ def build_selfservice(registry: Registry) -> SelfService:
     webauthn, passkey = _key_strategies(registry)
     keys_alone = webauthn if methods.webauthn.config.passwordless else []  # security keys as first factor
     keys_mfa = [] if methods.webauthn.config.passwordless else webauthn
-    login = [*passwordless, *password, *keys_alone, *passkey]
+    social = _social_strategy(registry, context)
+    oidc = [social] if social else []
+    login = [*passwordless, *password, *oidc, *keys_alone, *passkey]
     second_factors: list[SecondFactorStrategy] = [*code_mfa, *totp, *lookup, *keys_mfa]
-    registration = [*passwordless, *password, *keys_alone, *passkey]
-    settings: list[SettingsStrategy] = [*profile, *password, *lookup, *totp, *webauthn, *passkey]
+    registration = [*passwordless, *password, *oidc, *keys_alone, *passkey]
+    settings: list[SettingsStrategy] = [*profile, *password, *oidc, *lookup, *totp, *webauthn, *passkey]
 
     def hooks(name: str, flow: Any, strategies: list[str]) -> FlowHooks:
         return build_hooks(
@@ -159,7 +168,19 @@ def build_selfservice(registry: Registry) -> SelfService:
         recovery=None,
         verification=None,
         recovery_admin=None,
+        oidc_callback=None,
     )
+    if social is not None:
+        completion = SocialSignIn(
+            registry.identities, registry.cipher, ClaimsMapper(registry.http), str(flows.login.ui_url)
+        )
+        completion.login, completion.registration, completion.settings = (
+            built.login,
+            built.registration,
+            built.settings,
+        )
+        social.completion = completion
+        built.oidc_callback = OidcCallback(context, social, completion)
     if not (flows.recovery.enabled or flows.verification.enabled):
         return built
     link = Challenge("link", methods.link.config.lifespan)
@@ -198,6 +219,26 @@ def build_selfservice(registry: Registry) -> SelfService:
         )
         built.recovery_admin = RecoveryAdmin(built.recovery, registry.identities, code, link)
     return built
+
+
+def _social_strategy(registry: Registry, context: FlowContext) -> OidcStrategy | None:
+    """Social sign-in with the configured providers, when ``selfservice.methods.oidc`` is enabled."""
+    oidc = registry.config.selfservice.methods.oidc
+    if not oidc.enabled:
+        return None
+    base_url = oidc.config.base_redirect_uri or str(registry.config.serve.public.base_url)
+    providers = {
+        config.id: build_provider(config, registry.http, base_url) for config in oidc.config.providers
+    }
+    sealer = StateSealer(registry.cipher, registry.config.secrets.cookie_secrets())
+    cookies = context.cookies
+    return OidcStrategy(
+        providers,
+        sealer,
+        cookie_secure=cookies.secure,
+        cookie_path=cookies.path,
+        cookie_domain=cookies.domain,
+    )
 
 
 def _key_strategies(registry: Registry) -> tuple[list[WebAuthnStrategy], list[PasskeyStrategy]]:
@@ -253,6 +294,7 @@ def public_routes(registry: Registry) -> list[Route]:
         *LogoutEndpoints(
             context, registry.config.selfservice.flows.logout.after.default_browser_return_url
         ).routes(),
+        *(flows.oidc_callback.routes() if flows.oidc_callback else []),
         *error_routes(registry.flows),
         *webauthn_js_routes(),
     ]

@@ -269,7 +269,21 @@ def _device_row(session: Session, device: Device, now: datetime) -> dict[str, An
 
 
 def _methods_json(methods: Sequence[AuthenticationMethod]) -> list[dict[str, Any]]:
-    return [{"method": m.method, "aal": m.aal, "completed_at": m.completed_at.isoformat()} for m in methods]
+    stored = []
+    for m in methods:
+        stored.append({"method": m.method, "aal": m.aal, "completed_at": m.completed_at.isoformat()})
+        if m.provider:
+            stored[-1]["provider"] = m.provider
+    return stored
+
+
+def _method_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored authentication method in whoami's wire form."""
+    completed_at = parse_time(stored["completed_at"])
+    body = {"method": stored["method"], "aal": stored["aal"], "completed_at": completed_at}
+    if stored.get("provider"):
+        body["provider"] = stored["provider"]
+    return body
 
 
 def _session(row: Any, identity: Identity | None = None, devices: bool = True) -> Session:
@@ -279,7 +293,7 @@ def _session(row: Any, identity: Identity | None = None, devices: bool = True) -
         active=bool(row.active),
         aal=row.aal,
         authentication_methods=[
-            AuthenticationMethod(m["method"], m["aal"], parse_time(m["completed_at"]))
+            AuthenticationMethod(m["method"], m["aal"], parse_time(m["completed_at"]), m.get("provider", ""))
             for m in row.authentication_methods
         ],
         authenticated_at=row.authenticated_at,
@@ -377,10 +391,7 @@ def _whoami(row: Mapping[str, Any], now: datetime) -> WhoamiRecord:
         "expires_at": expires_at,
         "authenticated_at": row["authenticated_at"],
         "authenticator_assurance_level": row["aal"],
-        "authentication_methods": [
-            {"method": m["method"], "aal": m["aal"], "completed_at": parse_time(m["completed_at"])}
-            for m in json_value(row["authentication_methods"])
-        ],
+        "authentication_methods": [_method_json(m) for m in json_value(row["authentication_methods"])],
         "issued_at": row["issued_at"],
         "identity": identity,
         "devices": [

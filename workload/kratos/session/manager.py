@@ -77,6 +77,7 @@ class SessionManager:
         *,
         reauthenticated: bool = True,
         device: Device | None = None,
+        provider: str = "",
     ) -> None:
         """Record ``method`` completed at ``aal`` on an existing session (a refresh, a step-up).
 
@@ -84,7 +85,7 @@ class SessionManager:
         upstream; a second factor set up in settings only adds the method. A login's ``device`` joins the
         session's devices, as upstream records one per authentication.
         """
-        completed = AuthenticationMethod(method, aal)
+        completed = AuthenticationMethod(method, aal, provider=provider)
         session.authentication_methods.append(completed)
         session.aal = aal_of(session.authentication_methods)
         if reauthenticated:

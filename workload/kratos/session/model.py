@@ -17,10 +17,14 @@ class AuthenticationMethod:
     method: str
     aal: str
     completed_at: datetime = field(default_factory=utcnow)
+    provider: str = ""  # the social sign-in provider's id
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form."""
-        return {"method": self.method, "aal": self.aal, "completed_at": self.completed_at}
+        """The wire form (``provider`` only for social sign-in, as upstream)."""
+        body: dict[str, Any] = {"method": self.method, "aal": self.aal, "completed_at": self.completed_at}
+        if self.provider:
+            body["provider"] = self.provider
+        return body
 
 
 @dataclass(slots=True)

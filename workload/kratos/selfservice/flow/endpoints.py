@@ -23,7 +23,7 @@ from kratos.selfservice.flow.errors import (
 )
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import ContinueInUi, NextStep, ValidationFailed
+from kratos.selfservice.strategy.base import ContinueInUi, Handover, NextStep, ValidationFailed
 from kratos.session.model import Session
 from kratos.ui.node import Container, csrf_node
 from kratos.ui.text import message
@@ -91,7 +91,7 @@ class FlowEndpoints:
                 return await self.context.browser_error(forbidden)
             return redirect(return_to or self.context.default_return_url)
         except KratosError as error:
-            return await self._browser_failure(request, error)
+            return await self.browser_failure(request, error)
         response = json(flow.to_json()) if wants_json(request) else redirect(self.ui_location(flow))
         if fresh:
             self.context.set_csrf_cookie(response, token)
@@ -180,7 +180,7 @@ class FlowEndpoints:
         try:
             flow = await self._load(flow_id, NoFlow() if parse_flow_id(flow_id) is None else NotFound())
         except KratosError as error:
-            return await self._browser_failure(request, error)
+            return await self.browser_failure(request, error)
         browser = flow.type == FlowType.BROWSER
         try:
             body = await self.read_body(request)
@@ -196,11 +196,15 @@ class FlowEndpoints:
                 )
             flow.transient_payload = body.get("transient_payload")  # each submission brings its own
             return await self.complete(request, flow, body, session)
+        except Handover as handover:
+            flow.updated_at = utcnow()
+            await self.context.flows.update(flow)
+            return await handover.respond(request, flow)
         except ValidationFailed as failure:
-            return await self._show_again(request, flow, failure)
+            return await self.show_again(request, flow, failure)
         except KratosError as error:
             if browser:
-                return await self._browser_failure(request, error)
+                return await self.browser_failure(request, error)
             raise
 
     async def read_body(self, request: Request) -> dict[str, Any]:
@@ -236,7 +240,8 @@ class FlowEndpoints:
         await self.context.flows.create(replacement)
         return FlowExpired(flow.expires_at, use_flow_id=str(replacement.id))
 
-    async def _show_again(self, request: Request, flow: Flow, failure: ValidationFailed) -> Response:
+    async def show_again(self, request: Request, flow: Flow, failure: ValidationFailed) -> Response:
+        """Store the flow with the failure's messages and show it again (the UI, or the flow as JSON)."""
         flow.ui.messages.extend(failure.messages)
         for name, text in failure.fields:
             flow.ui.add_field_message(name, text)
@@ -251,7 +256,8 @@ class FlowEndpoints:
             return redirect(self.ui_location(flow), status)
         return json(flow.to_json(), 400)
 
-    async def _browser_failure(self, request: Request, error: KratosError) -> Response:
+    async def browser_failure(self, request: Request, error: KratosError) -> Response:
+        """An error for a browser: the error JSON for SPAs, else the error UI (or the redirect it names)."""
         if wants_json(request):
             return error_json(error)
         location = getattr(error, "redirect_browser_to", None)

@@ -12,8 +12,9 @@ from starlette.responses import Response
 from kratos.config.selfservice import LoginFlow
 from kratos.http.errors import BadRequest
 from kratos.identity.factors import AalPolicy
-from kratos.identity.model import Identity, State
+from kratos.identity.model import CredentialsType, Identity, State, utcnow
 from kratos.identity.pool import IdentityPool
+from kratos.identity.social import SocialLink, add_link, owns_identifier
 from kratos.schema import SchemaRegistry
 from kratos.selfservice.flow.context import FlowContext, device, error_json, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
@@ -31,11 +32,12 @@ from kratos.selfservice.strategy.base import LoginStrategy, SecondFactorStrategy
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.errors import aal2_login_url
 from kratos.session.manager import satisfies
-from kratos.session.model import Session
+from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import message
 
 IDENTIFIER_FIRST = "identifier_first"
+PENDING_LINK = "pending_social_link"  # flow.internal: the account to link once the user has signed in
 AAL1, AAL2 = "aal1", "aal2"
 _ALREADY = (
     "A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?"
@@ -192,20 +194,60 @@ class LoginEndpoints(FlowEndpoints):
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = await strategy.login(flow, body, session if refresh else None)
+        return await self.sign_in(request, flow, strategy.id, identity, session)
+
+    async def sign_in(
+        self,
+        request: Request,
+        flow: Flow,
+        method: str,
+        identity: Identity,
+        session: Session | None,
+        *,
+        provider: str = "",
+        aal: str = AAL1,
+    ) -> Response:
+        """Finish a first-factor login of ``identity`` (a refresh of ``session`` if the flow asks one)."""
         if identity.state != State.ACTIVE:
             raise IdentityDisabled()
-        if self.hooks.enabled(strategy.id, "require_verified_address") and not any(
+        if self.hooks.enabled(method, "require_verified_address") and not any(
             address.verified for address in identity.verifiable_addresses
         ):
             raise ValidationFailed(messages=[message(4000010)])
-        if refresh and session is not None:
-            await self.context.sessions.add_method(session, strategy.id, AAL1, device=device(request))
+        if flow.extra.get("refresh") and session is not None:
+            await self.context.sessions.add_method(
+                session, method, aal, device=device(request), provider=provider
+            )
             session.identity = identity
-            return await self._finish(request, flow, strategy.id, identity, session, new_session=False)
+            return await self._finish(request, flow, method, identity, session, new_session=False)
         await self._refresh_available_aal(identity)
-        revoke = self.hooks.enabled(strategy.id, "revoke_active_sessions")
-        signed_in = await start_session(self.context, request, identity, strategy.id, revoke)
-        return await self._finish(request, flow, strategy.id, identity, signed_in, new_session=True)
+        revoke = self.hooks.enabled(method, "revoke_active_sessions")
+        signed_in = await start_session(
+            self.context, request, identity, AuthenticationMethod(method, aal, provider=provider), revoke
+        )
+        await self._link_pending(flow, identity, signed_in)
+        return await self._finish(request, flow, method, identity, signed_in, new_session=True)
+
+    async def _link_pending(self, flow: Flow, identity: Identity, session: Session) -> None:
+        """Add the social sign-in account that led to this "sign in and link" flow, as upstream.
+
+        Only to the identity that owns the identifier the account clashed with (else 4010009), and only once
+        the session has the AAL whoami will require.
+        """
+        pending = flow.internal.get(PENDING_LINK)
+        if not pending or not satisfies(session, self.required_aal):
+            return
+        if not owns_identifier(identity, pending["duplicate_identifier"]):
+            await self.context.sessions.pool.revoke(session.id)
+            raise ValidationFailed(messages=[message(4010009)])
+        link = SocialLink.from_config(pending["link"])
+        add_link(identity, link)
+        identity.updated_at = utcnow()
+        await self.identities.update(identity)
+        await self.context.sessions.add_method(
+            session, CredentialsType.OIDC, AAL1, reauthenticated=False, provider=link.provider
+        )
+        del flow.internal[PENDING_LINK]
 
     async def _refresh_available_aal(self, identity: Identity) -> None:
         """Count the identity's second factors again (methods may have been turned on or off), as upstream.

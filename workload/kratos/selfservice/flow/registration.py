@@ -22,7 +22,7 @@ from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed, chosen
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
-from kratos.session.model import Session
+from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import csrf_node, submit_node
 from kratos.ui.text import message
 
@@ -115,11 +115,11 @@ class RegistrationEndpoints(FlowEndpoints):
         if strategy is None:
             raise ValidationFailed(messages=[message(4010002)])
         identity = Identity(schema_id=schema.id, traits=traits)
-        self._check_traits(flow, schema, traits, identity)
+        if not getattr(strategy, "provides_traits", False):  # social sign-in checks them on the way back
+            self._check_traits(flow, schema, traits, identity)
         try:
             await strategy.register(flow, body, identity)
-            await self.hooks.pre_persist(strategy.id, request, flow, identity)
-            await self.identities.create(identity)
+            return await self.register_identity(request, flow, strategy.id, identity)
         except TraitsValidationError as exc:  # traits a web hook changed
             self._fill(flow, traits)
             raise ValidationFailed(fields=[(error.name, error.message) for error in exc.errors]) from None
@@ -129,16 +129,27 @@ class RegistrationEndpoints(FlowEndpoints):
         except DuplicateIdentifier:
             self._fill(flow, traits)
             raise ValidationFailed(messages=[message(4000007)]) from None
+
+    async def register_identity(
+        self, request: Request, flow: Flow, method: str, identity: Identity, *, provider: str = ""
+    ) -> Response:
+        """Store the new identity ``method`` made, sign it in (the ``session`` hook) and answer.
+
+        Raises ``DuplicateIdentifier`` when an identifier or address belongs to another identity.
+        """
+        await self.hooks.pre_persist(method, request, flow, identity)
+        await self.identities.create(identity)
         new_session = None
-        if self.hooks.enabled(strategy.id, "session"):
-            new_session = await start_session(self.context, request, identity, strategy.id, False)
-        await self.hooks.post_persist(strategy.id, request, flow, identity, new_session)
+        if self.hooks.enabled(method, "session"):
+            completed = AuthenticationMethod(method, "aal1", provider=provider)
+            new_session = await start_session(self.context, request, identity, completed, False)
+        await self.hooks.post_persist(method, request, flow, identity, new_session)
         outcome = Outcome(identity, new_session)
         if new_session is not None and flow.type == FlowType.API:
             outcome.continue_with.append(
                 {"action": "set_ory_session_token", "ory_session_token": new_session.token}
             )
-        destination = return_url(self.context, flow, self.config.after, strategy.id)
+        destination = return_url(self.context, flow, self.config.after, method)
         spa_redirect(request, flow, outcome, destination)
         if self.verifier is not None:
             verify = await self.verifier.start_for(
@@ -150,11 +161,11 @@ class RegistrationEndpoints(FlowEndpoints):
                 if new_session
                 else None,  # the answer rotates it with a session
             )
-            if verify is not None and self.hooks.enabled(strategy.id, "show_verification_ui"):
+            if verify is not None and self.hooks.enabled(method, "show_verification_ui"):
                 outcome.continue_with.append(verify)
                 destination = verify["flow"]["url"] or destination
         flow.state = "passed_challenge"
-        flow.active = strategy.id
+        flow.active = method
         await self.context.flows.update(flow)
         body_out: dict[str, Any] = {
             "identity": identity.to_json(self.context.schema_url(identity), admin=False)

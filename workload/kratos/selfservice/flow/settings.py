@@ -126,19 +126,36 @@ class SettingsEndpoints(FlowEndpoints):
                 "/self-service/login/browser", refresh="true", return_to=self.ui_location(flow)
             )
             raise RefreshRequired(login)
+        if update.handover is not None:
+            raise update.handover
         if not update.store:  # the method shows something (backup codes) and changes nothing yet
             return await self._show(request, flow, identity)
+        return await self.apply(
+            request, flow, session, identity, strategy.id, second_factor=update.second_factor
+        )
+
+    async def apply(
+        self,
+        request: Request,
+        flow: Flow,
+        session: Session,
+        identity: Identity,
+        method: str,
+        *,
+        second_factor: bool = False,
+    ) -> Response:
+        """Store the changed identity, run the hooks and show the flow's success."""
         try:
-            await self.hooks.pre_persist(strategy.id, request, flow, identity)
+            await self.hooks.pre_persist(method, request, flow, identity)
             await self.identities.update(identity)
         except (TraitsValidationError, DuplicateIdentifier, InvalidIdentity) as exc:
             self._render(flow, identity)
             raise _as_validation(exc) from None
-        if update.second_factor:
-            await self.context.sessions.add_method(session, strategy.id, "aal2", reauthenticated=False)
-        if self.hooks.enabled(strategy.id, "revoke_active_sessions"):
+        if second_factor:
+            await self.context.sessions.add_method(session, method, "aal2", reauthenticated=False)
+        if self.hooks.enabled(method, "revoke_active_sessions"):
             await self.context.sessions.pool.revoke_all(identity.id, except_id=session.id)
-        await self.hooks.post_persist(strategy.id, request, flow, identity, session)
+        await self.hooks.post_persist(method, request, flow, identity, session)
         if self.verifier is not None:
             verify = await self.verifier.start_for(request, flow.type, identity, only_pending=True)
             if verify is not None:
@@ -149,7 +166,7 @@ class SettingsEndpoints(FlowEndpoints):
         flow.updated_at = utcnow()
         await self.context.flows.update(flow)
         if flow.type == FlowType.BROWSER and not wants_json(request):
-            after = getattr(self.config.after, strategy.id, None)
+            after = getattr(self.config.after, method, None)
             destination = (
                 after.default_browser_return_url if after else None
             ) or self.config.after.default_browser_return_url

@@ -47,10 +47,15 @@ def spa_redirect(request: Request, flow: Flow, outcome: Outcome, return_to: str)
 
 
 async def start_session(
-    context: FlowContext, request: Request, identity: Identity, method: str, revoke_others: bool
+    context: FlowContext,
+    request: Request,
+    identity: Identity,
+    method: str | AuthenticationMethod,
+    revoke_others: bool,
 ) -> Session:
     """Issue a session for ``identity`` after ``method``; ``revoke_others`` ends its other sessions."""
-    session = await context.sessions.issue(identity, [AuthenticationMethod(method, "aal1")], device(request))
+    completed = method if isinstance(method, AuthenticationMethod) else AuthenticationMethod(method, "aal1")
+    session = await context.sessions.issue(identity, [completed], device(request))
     if revoke_others:
         pool: SessionPool = context.sessions.pool
         await pool.revoke_all(identity.id, except_id=session.id)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema
@@ -79,6 +82,17 @@ class ContinueInUi(NextStep):
     """
 
 
+class Handover(Exception):
+    """The method answers the submission itself (a trip to a provider, a sign-in it completed).
+
+    The flow, as the method left it, is stored first.
+    """
+
+    def __init__(self, respond: Callable[[Request, Flow], Awaitable[Response]]) -> None:
+        super().__init__("the method answers the submission itself")
+        self.respond = respond
+
+
 class RegistrationStrategy(Protocol):
     """A method that can create an identity's credential at registration."""
 
@@ -117,6 +131,8 @@ class SettingsUpdate:
     """The identity changed and is stored; False shows the form again (backup codes revealed, ...)."""
     second_factor: bool = False
     """The change proved a second factor (a TOTP app or backup codes set up): the session gains aal2."""
+    handover: Handover | None = None
+    """The change continues elsewhere (linking a social sign-in provider): answered by the method."""
 
 
 class SettingsStrategy(Protocol):

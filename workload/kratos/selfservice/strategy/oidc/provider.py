@@ -62,7 +62,7 @@ class OAuth2Provider:
     """A provider reached through the OAuth2 authorization code grant."""
 
     default_scopes: tuple[str, ...] = ()
-    token_auth: Literal["basic", "post"] = "basic"
+    client_auth: Literal["basic", "post"] = "basic"  # how the token endpoint wants the client credentials
 
     def __init__(self, config: OidcProvider, http: httpx.AsyncClient, redirect_uri: str) -> None:
         self.config = config
@@ -154,7 +154,7 @@ class OAuth2Provider:
         if code_verifier:
             params["code_verifier"] = code_verifier
         auth: httpx.Auth | None = None
-        if self.token_auth == "basic":
+        if self.client_auth == "basic":
             # RFC 6749 section 2.3.1: both are form-encoded before they go into the header.
             auth = httpx.BasicAuth(quote_plus(self.config.client_id), quote_plus(self.client_secret()))
         else:
@@ -191,7 +191,9 @@ class OAuth2Provider:
         try:
             return await self.http.request(method, url, timeout=TIMEOUT, **kwargs)
         except httpx.HTTPError as exc:
-            raise ProviderError(f"Unable to reach the provider {self.config.id!r}: {exc}", "upstream") from None
+            raise ProviderError(
+                f"Unable to reach the provider {self.config.id!r}: {exc}", "upstream"
+            ) from None
 
     async def get_json(self, url: str, token: str, what: str, **headers: str) -> Any:
         """A JSON API answer fetched with the access token (a user info or profile document)."""
@@ -309,7 +311,9 @@ class OpenIdProvider(OAuth2Provider):
             raise ProviderError(f"Could not verify id_token: {exc.reason}", "forbidden") from None
         if not claims.nonce:
             if not self.nonce_optional(claims):
-                raise ProviderError("No nonce was included in the id_token but is required by the provider", "upstream")
+                raise ProviderError(
+                    "No nonce was included in the id_token but is required by the provider", "upstream"
+                )
         elif not nonce:
             raise ProviderError("No nonce was provided but is required by the provider", "upstream")
         elif nonce != claims.nonce:
@@ -328,10 +332,13 @@ class OpenIdProvider(OAuth2Provider):
             raise ProviderError(f"oidc: failed to verify signature: {exc.description or exc.error}") from None
         raw = token.claims
         audience = raw.get("aud")
-        audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        audiences = (
+            [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        )
         if str(raw.get("iss", "")).rstrip("/") != self.issuer().rstrip("/") and not self.lenient_issuer():
             raise ProviderError(
-                f'oidc: id token issued by a different provider, expected "{self.issuer()}" got "{raw.get("iss")}"'
+                "oidc: id token issued by a different provider, "
+                f'expected "{self.issuer()}" got "{raw.get("iss")}"'
             )
         if not any(allowed in audiences for allowed in self.audiences()):
             raise ProviderError(
@@ -377,7 +384,9 @@ def _json_object(answer: httpx.Response, what: str) -> dict[str, Any]:
     try:
         document = orjson.loads(answer.content)
     except orjson.JSONDecodeError:
-        raise ProviderError(f"The provider's {what} is not JSON (HTTP {answer.status_code})", "upstream") from None
+        raise ProviderError(
+            f"The provider's {what} is not JSON (HTTP {answer.status_code})", "upstream"
+        ) from None
     if not isinstance(document, dict):
         raise ProviderError(f"The provider's {what} is not a JSON object", "upstream")
     return document

@@ -15,8 +15,10 @@ PROVIDER_TYPES: dict[str, type[OAuth2Provider]] = {
 
 
 def redirect_uri(config: OidcProvider, base_url: str) -> str:
-    """The provider's callback: ``<base>/self-service/methods/oidc/callback/<id>`` (without the id when
-    ``pkce: force``, as upstream: the provider then comes from the state)."""
+    """The provider's callback: ``<base>/self-service/methods/oidc/callback/<id>``.
+
+    Without the id when ``pkce: force``, as upstream: the provider then comes from the state.
+    """
     base = base_url.rstrip("/")
     if config.pkce == "force":
         return f"{base}{CALLBACK_PATH}"
@@ -28,7 +30,8 @@ def build_provider(config: OidcProvider, http: httpx.AsyncClient, base_url: str)
     kind = PROVIDER_TYPES.get(config.provider)
     if kind is None:
         raise ValueError(
-            f"selfservice.methods.oidc.config.providers: provider {config.id!r} has type {config.provider!r}, "
+            f"selfservice.methods.oidc.config.providers: provider {config.id!r} has type "
+            f"{config.provider!r}, "
             f"which is not supported (supported: {', '.join(sorted(PROVIDER_TYPES))})"
         )
     return kind(config, http, redirect_uri(config, base_url))

@@ -1,0 +1,235 @@
+"""Social sign-in end to end: a real OpenID provider on loopback (authlib), the real server, a browser.
+
+Registration and login by the same button, the provider's claims mapped by Jsonnet, tokens stored
+encrypted, and every refusal upstream makes: forged, missing or other-browser states, replayed callbacks,
+a wrong nonce, a provider that says no or is down, and unverified email addresses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from kratos_process import UI, KratosProcess
+from oidc_helpers import PROVIDER_ID, Browser, message_texts, messages, oidc_server, query
+from oidc_provider import FOREIGN_NONCE, OpenIdProvider
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[OpenIdProvider]:
+    with OpenIdProvider() as running:
+        yield running
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, provider: OpenIdProvider
+) -> Iterator[KratosProcess]:
+    yield from oidc_server(request, tmp_path_factory, provider, pkce="auto")
+
+
+@pytest.fixture
+def browser(server: KratosProcess, provider: OpenIdProvider) -> Iterator[Browser]:
+    provider.deny = None
+    provider.wrong_nonce = provider.down = False
+    client = Browser(server)
+    yield client
+    client.close()
+
+
+_COUNTER = iter(range(10**6))
+
+
+def new_user(provider: OpenIdProvider, *, verified: bool = True, **claims: Any) -> dict[str, Any]:
+    number = next(_COUNTER)
+    provider.user = {
+        "sub": f"subject-{number}-{id(provider)}",
+        "email": f"social-{number}-{id(provider)}@example.com",
+        "email_verified": verified,
+        "name": "Ada",
+        **claims,
+    }
+    return provider.user
+
+
+def identity_of(server: KratosProcess, identity_id: str) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{server.admin_url}/admin/identities/{identity_id}", params={"include_credential": "oidc"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_button_registers_a_new_account_then_signs_it_in(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    user = new_user(provider)
+    flow = browser.start("login")
+    buttons = [n for n in flow["ui"]["nodes"] if n["group"] == "oidc"]
+    assert [(b["attributes"]["name"], b["attributes"]["value"]) for b in buttons] == [
+        ("provider", PROVIDER_ID)
+    ]
+    assert buttons[0]["meta"]["label"] == {
+        "id": 1010002,
+        "text": "Sign in with Loopback",
+        "type": "info",
+        "context": {"provider": "Loopback", "provider_id": PROVIDER_ID},
+    }
+    to_provider = browser.submit(flow, provider=PROVIDER_ID)
+    assert to_provider.status_code == 303
+    authorize = query(to_provider.headers["location"])
+    assert to_provider.headers["location"].startswith(provider.issuer)
+    assert authorize["client_id"] == "kratos-client"
+    assert (
+        authorize["redirect_uri"] == f"{server.public_url}/self-service/methods/oidc/callback/{PROVIDER_ID}"
+    )
+    assert authorize["code_challenge_method"] == "S256"  # discovery advertises S256 (pkce: auto)
+    assert authorize["nonce"] and authorize["state"]
+    assert set(authorize["scope"].split()) == {"openid", "email", "profile"}
+    assert "ory_kratos_continuity" in to_provider.cookies
+    done = browser.follow(to_provider)
+    assert done.status_code == 303 and done.headers["location"] == UI + "/"
+    whoami = browser.whoami().json()
+    identity = whoami["identity"]
+    assert identity["traits"] == {"email": user["email"], "name": {"first": "Ada"}}
+    assert identity["metadata_public"] == {"provider_subject": user["sub"]}
+    assert [(a["value"], a["verified"], a["status"]) for a in identity["verifiable_addresses"]] == [
+        (user["email"], True, "completed")
+    ]
+    assert [(m["method"], m["aal"], m.get("provider")) for m in whoami["authentication_methods"]] == [
+        ("oidc", "aal1", PROVIDER_ID)
+    ]
+    stored = identity_of(server, identity["id"])["credentials"]["oidc"]
+    assert stored["identifiers"] == [f"{PROVIDER_ID}:{user['sub']}"]
+    link = stored["config"]["providers"][0]
+    assert (link["provider"], link["subject"]) == (PROVIDER_ID, user["sub"])
+    access_token = next(t for t in reversed(provider.token_requests) if t.get("code"))  # the redeemed code
+    assert access_token  # the exchange happened once
+    assert all(link[key] and "." not in link[key] for key in ("initial_id_token", "initial_access_token"))
+    assert provider.token_requests[-1]["code_verifier"]  # PKCE verifier sent
+
+    again = Browser(server)
+    try:
+        signed_in = again.sign_in_with_provider("registration")  # the sign-up button of a known account
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == UI + "/"
+        assert again.whoami().json()["identity"]["id"] == identity["id"]
+    finally:
+        again.close()
+
+
+def test_forged_missing_and_foreign_states_are_refused_before_any_code_is_redeemed(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    new_user(provider)
+    flow = browser.start("login")
+    to_provider = browser.submit(flow, provider=PROVIDER_ID)
+    at_provider = browser.client.get(to_provider.headers["location"])
+    callback = at_provider.headers["location"]
+    code, state = query(callback)["code"], query(callback)["state"]
+    base = f"{server.public_url}/self-service/methods/oidc/callback/{PROVIDER_ID}"
+    exchanges = len(provider.token_requests)
+
+    def error_of(answer: httpx.Response) -> dict[str, Any]:
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith(UI + "/error?id=")
+        error_id = query(answer.headers["location"])["id"]
+        return httpx.get(f"{server.public_url}/self-service/errors", params={"id": error_id}).json()["error"]
+
+    missing = error_of(browser.client.get(base, params={"code": code}))
+    assert missing["code"] == 400 and "did not return the state query parameter" in missing["reason"]
+    forged = error_of(browser.client.get(base, params={"code": code, "state": state[:-4] + "abcd"}))
+    assert "state parameter is invalid" in forged["reason"]
+    with httpx.Client(base_url=server.public_url) as other_browser:  # no continuity cookie
+        foreign = error_of(other_browser.get(callback))
+    assert foreign["message"] == "no resumable session found"
+    wrong_provider = error_of(
+        browser.client.get(base.replace(PROVIDER_ID, "other"), params={"code": code, "state": state})
+    )
+    assert "provider mismatch" in wrong_provider["reason"]
+    assert len(provider.token_requests) == exchanges  # none of them redeemed the code
+
+    assert browser.follow(browser.client.get(callback)).headers["location"] == UI + "/"
+    assert browser.whoami().status_code == 200
+    replay = error_of(browser.client.get(callback))  # the state is used up
+    assert "does not match" in replay["reason"]
+    assert len(provider.token_requests) == exchanges + 1
+
+
+@pytest.mark.parametrize(
+    ("misbehaviour", "expected"),
+    [
+        ("deny", 'the OpenID Provider returned error "access_denied"'),
+        ("wrong_nonce", "nonce"),
+        ("token_error", "invalid_grant"),
+        ("down", "503"),
+    ],
+)
+def test_provider_failures_show_in_the_flow(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser, misbehaviour: str, expected: str
+) -> None:
+    new_user(provider)
+    switches = {"deny": "access_denied", "token_error": "invalid_grant", "wrong_nonce": True}
+    try:
+        if misbehaviour in switches:
+            setattr(provider, misbehaviour, switches[misbehaviour])
+        flow = browser.start("login")
+        at_provider = browser.client.get(browser.submit(flow, provider=PROVIDER_ID).headers["location"])
+        provider.down = misbehaviour == "down"  # gone between the sign-in there and the code exchange
+        answer = browser.client.get(at_provider.headers["location"])
+    finally:
+        provider.deny, provider.token_error, provider.wrong_nonce, provider.down = None, None, False, False
+    assert answer.status_code == 303, answer.text
+    kind, shown = browser.ui_flow(answer)
+    assert kind == "login"
+    assert messages(shown) == [4000001]
+    assert expected in message_texts(shown)[0]
+    assert browser.whoami().status_code == 401
+
+
+def test_an_unverified_email_is_not_taken_and_the_form_asks_for_it(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    new_user(provider, verified=False)
+    answer = browser.sign_in_with_provider("registration")
+    assert answer.status_code == 302, answer.text  # registration flows with errors: 302, as upstream
+    kind, shown = browser.ui_flow(answer)
+    assert kind == "registration"
+    names = [(n["group"], n["attributes"]["name"]) for n in shown["ui"]["nodes"]]
+    assert ("default", "traits.email") in names
+    assert ("oidc", "provider") in names, (browser.hops, shown["ui"]["messages"])
+    button = next(n for n in shown["ui"]["nodes"] if n["attributes"]["name"] == "provider")
+    assert button["meta"]["label"]["id"] == 1040003
+    email = next(n for n in shown["ui"]["nodes"] if n["attributes"]["name"] == "traits.email")
+    assert [m["id"] for m in email["messages"]] == [4000002]
+    assert browser.whoami().status_code == 401
+
+
+def test_refused_id_tokens_from_apps(server: KratosProcess, provider: OpenIdProvider) -> None:
+    user = new_user(provider)
+    flow = httpx.get(f"{server.public_url}/self-service/login/api").json()
+    token = provider.issue_id_token("kratos-client", nonce="app-nonce", sub=user["sub"])
+
+    def submit(**body: Any) -> httpx.Response:
+        return httpx.post(flow["ui"]["action"], json={"method": "oidc", "provider": PROVIDER_ID, **body})
+
+    wrong = submit(id_token=token, id_token_nonce="another")
+    assert wrong.status_code == 502, wrong.text
+    assert wrong.json()["error"]["reason"] == "The supplied nonce does not match the nonce from the id_token"
+    assert (
+        submit(id_token=token).json()["error"]["reason"]
+        == "No nonce was provided but is required by the provider"
+    )
+    provider.sign_with_foreign_key = True
+    try:
+        forged = provider.issue_id_token("kratos-client", nonce="app-nonce", sub=user["sub"])
+    finally:
+        provider.sign_with_foreign_key = False
+    refused = submit(id_token=forged, id_token_nonce="app-nonce")
+    assert refused.status_code == 403 and "Could not verify id_token" in refused.json()["error"]["reason"]
+    signed_in = submit(id_token=token, id_token_nonce="app-nonce")
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["session"]["identity"]["traits"]["email"] == user["email"]
+    assert signed_in.json()["session_token"]
+    assert FOREIGN_NONCE  # the provider's own wrong nonce is another value than any the app sends
