@@ -86,11 +86,13 @@ def test_the_button_registers_a_new_account_then_signs_it_in(
         authorize["redirect_uri"] == f"{server.public_url}/self-service/methods/oidc/callback/{PROVIDER_ID}"
     )
     assert authorize["code_challenge_method"] == "S256"  # discovery advertises S256 (pkce: auto)
-    assert authorize["nonce"] and authorize["state"]
+    assert authorize["nonce"]
+    assert authorize["state"]
     assert set(authorize["scope"].split()) == {"openid", "email", "profile"}
     assert "ory_kratos_continuity" in to_provider.cookies
     done = browser.follow(to_provider)
-    assert done.status_code == 303 and done.headers["location"] == UI + "/"
+    assert done.status_code == 303
+    assert done.headers["location"] == UI + "/"
     whoami = browser.whoami().json()
     identity = whoami["identity"]
     assert identity["traits"] == {"email": user["email"], "name": {"first": "Ada"}}
@@ -113,7 +115,8 @@ def test_the_button_registers_a_new_account_then_signs_it_in(
     again = Browser(server)
     try:
         signed_in = again.sign_in_with_provider("registration")  # the sign-up button of a known account
-        assert signed_in.status_code == 303 and signed_in.headers["location"] == UI + "/"
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == UI + "/"
         assert again.whoami().json()["identity"]["id"] == identity["id"]
     finally:
         again.close()
@@ -138,7 +141,8 @@ def test_forged_missing_and_foreign_states_are_refused_before_any_code_is_redeem
         return httpx.get(f"{server.public_url}/self-service/errors", params={"id": error_id}).json()["error"]
 
     missing = error_of(browser.client.get(base, params={"code": code}))
-    assert missing["code"] == 400 and "did not return the state query parameter" in missing["reason"]
+    assert missing["code"] == 400
+    assert "did not return the state query parameter" in missing["reason"]
     forged = error_of(browser.client.get(base, params={"code": code, "state": state[:-4] + "abcd"}))
     assert "state parameter is invalid" in forged["reason"]
     with httpx.Client(base_url=server.public_url) as other_browser:  # no continuity cookie
@@ -227,7 +231,8 @@ def test_refused_id_tokens_from_apps(server: KratosProcess, provider: OpenIdProv
     finally:
         provider.sign_with_foreign_key = False
     refused = submit(id_token=forged, id_token_nonce="app-nonce")
-    assert refused.status_code == 403 and "Could not verify id_token" in refused.json()["error"]["reason"]
+    assert refused.status_code == 403
+    assert "Could not verify id_token" in refused.json()["error"]["reason"]
     signed_in = submit(id_token=token, id_token_nonce="app-nonce")
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["session"]["identity"]["traits"]["email"] == user["email"]
