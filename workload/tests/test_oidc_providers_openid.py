@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 import pytest
@@ -16,7 +17,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from oidc_fake_api import BASE_URL, CLIENT_ID, FakeApi, FakeIssuer, provider_config, run, url_query
+from oidc_fake_api import (
+    BASE_URL,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FakeApi,
+    FakeIssuer,
+    provider_config,
+    run,
+    url_query,
+)
 
 from kratos.selfservice.strategy.oidc.provider import ID_TOKEN_MISSING, ProviderError, TokenSet
 
@@ -353,3 +363,34 @@ def test_generic_does_not_take_an_apps_id_token(api: FakeApi) -> None:
     with pytest.raises(ProviderError, match="does not support id_token verification") as caught:
         run(config, lambda p: p.verify_id_token(issuer.id_token(CLIENT_ID), nonce=None))
     assert caught.value.kind == "upstream"
+
+
+# the whole code flow against the authlib OpenID provider (tests/oidc_provider.py)
+
+
+@pytest.mark.parametrize("claims_source", ["id_token", "userinfo"])
+def test_google_code_flow_end_to_end_with_nonce_and_pkce(oidc_provider: Any, claims_source: str) -> None:
+    config = provider_config("google", scope=["email", "profile"], claims_source=claims_source)
+    oidc_provider.add_client(
+        CLIENT_ID, CLIENT_SECRET, [f"{BASE_URL}/self-service/methods/oidc/callback/google"]
+    )
+    oidc_provider.user = {**oidc_provider.user, "hd": "example.com"}
+    verifier = "k" * 60
+
+    async def scenario(provider: Any) -> Any:
+        assert await provider.use_pkce()
+        url = await provider.authorization_url(state="st-1", nonce="n-1", code_verifier=verifier)
+        answer = await provider.http.get(url)
+        code = dict(parse_qsl(urlsplit(answer.headers["location"]).query))["code"]
+        tokens = await provider.exchange_code(code, code_verifier=verifier)
+        return await provider.claims(tokens, nonce="n-1")
+
+    claims = run(config, scenario, fixed_issuer=oidc_provider.issuer)
+    assert (claims.sub, claims.email, claims.email_verified, claims.hd) == (
+        "oidc-user-1",
+        "oidc-user-1@example.com",
+        True,
+        "example.com",
+    )
+    assert oidc_provider.token_requests[-1]["code_verifier"] == verifier
+    assert oidc_provider.userinfo_calls == (1 if claims_source == "userinfo" else 0)
