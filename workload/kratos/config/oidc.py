@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 
 from kratos.config.types import Strict
 
+AMAZON_SCOPES = ("profile", "profile:user_id", "postal_code")
+
 ProviderType = Literal[
     "generic", "google", "github", "github-app", "gitlab", "microsoft", "discord", "salesforce", "slack",
     "facebook", "auth0", "vk", "yandex", "apple", "spotify", "netid", "dingtalk", "patreon", "line",
@@ -67,7 +69,26 @@ class OidcProvider(Strict):
                 raise ValueError(f"client_secret: is required for the {self.provider} provider")
         if self.provider == "generic" and not self.issuer_url:
             raise ValueError("issuer_url: is required for the generic provider (its discovery document)")
+        if self.provider in ("auth0", "salesforce") and not self.issuer_url:
+            raise ValueError(
+                f"issuer_url: is required for the {self.provider} provider (its tenant's address)"
+            )
+        if self.provider == "amazon":
+            self._amazon()
         return self
+
+    def _amazon(self) -> None:
+        """Amazon takes only its own scopes, and cannot discover PKCE (``pkce: auto`` set explicitly)."""
+        unknown = [scope for scope in self.scope if scope not in AMAZON_SCOPES]
+        if unknown:
+            raise ValueError(
+                f"scope: {', '.join(unknown)} not supported by the amazon provider "
+                f"(supported: {', '.join(AMAZON_SCOPES)})"
+            )
+        if "pkce" in self.model_fields_set and self.pkce == "auto":
+            raise ValueError(
+                "pkce: auto is not supported by the amazon provider, which does not support PKCE discovery"
+            )
 
     @property
     def display_label(self) -> str:

@@ -120,7 +120,7 @@ class OidcCallback:
             )
         try:
             tokens = await provider.exchange_code(code, code_verifier=pending.code_verifier)
-            claims = await provider.claims(tokens, nonce=pending.nonce)
+            claims = await provider.claims(tokens, nonce=pending.nonce, query=dict(query))
         except ProviderError as exc:
             raise refusal(exc.reason) from None
         flow.active = "oidc"

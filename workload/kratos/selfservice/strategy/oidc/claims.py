@@ -41,6 +41,7 @@ class Claims:
     hd: str = ""
     team: str = ""
     nonce: str = ""
+    nonce_supported: bool = False  # Apple: whether the device could send a nonce
     raw_claims: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +56,7 @@ class Claims:
                 setattr(claims, name, str(value))
         claims.email_verified = _boolean(raw.get("email_verified"))
         claims.phone_number_verified = _boolean(raw.get("phone_number_verified"))
+        claims.nonce_supported = raw.get("nonce_supported") is True
         updated = raw.get("updated_at")
         if isinstance(updated, (int, float)) and not isinstance(updated, bool):
             claims.updated_at = int(updated)

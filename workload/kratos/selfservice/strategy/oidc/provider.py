@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote_plus
 
 import httpx
@@ -29,6 +30,10 @@ UPSTREAM_PARAMETERS = frozenset({"login_hint", "hd", "prompt", "auth_type", "acr
 _DISCOVERY_TTL = 3600.0
 
 ErrorKind = Literal["bad_request", "upstream", "forbidden", "misconfiguration"]
+ID_TOKEN_MISSING = (
+    "Authentication failed because no id_token was returned. "
+    'Please accept the "openid" permission and try again.'
+)
 
 
 class ProviderError(Exception):
@@ -69,6 +74,19 @@ class OAuth2Provider:
         self.http = http
         self.redirect_uri = redirect_uri
 
+    @classmethod
+    def configured(cls, config: OidcProvider) -> OidcProvider:
+        """The config as the type runs it (upstream's constructors fix some keys, e.g. ``pkce``)."""
+        return config
+
+    @classmethod
+    def create(
+        cls, config: OidcProvider, http: httpx.AsyncClient, redirect_uri: Callable[[OidcProvider], str]
+    ) -> Self:
+        """The provider for ``config`` as :meth:`configured` changes it; ``redirect_uri`` reads the result."""
+        effective = cls.configured(config)
+        return cls(effective, http, redirect_uri(effective))
+
     # what subclasses provide
 
     async def endpoints(self) -> Endpoints:
@@ -80,8 +98,10 @@ class OAuth2Provider:
             )
         return Endpoints(self.config.auth_url, self.config.token_url)
 
-    async def claims(self, tokens: TokenSet, *, nonce: str | None = None) -> Claims:
-        """The user's claims after a code exchange."""
+    async def claims(
+        self, tokens: TokenSet, *, nonce: str | None = None, query: Mapping[str, str] | None = None
+    ) -> Claims:
+        """The user's claims after a code exchange; ``query``: the callback's parameters (Apple: ``user``)."""
         raise NotImplementedError
 
     async def supports_pkce(self) -> bool:
@@ -102,6 +122,10 @@ class OAuth2Provider:
 
     def authorization_parameters(self, *, forced: bool) -> dict[str, str]:
         """Extra parameters of the authorization request (``prompt=login`` on a refresh, ...)."""
+        return {}
+
+    def token_parameters(self) -> dict[str, str]:
+        """Extra parameters of the token request (LINE's ``id_token_key_type``)."""
         return {}
 
     # the grant
@@ -150,7 +174,7 @@ class OAuth2Provider:
     async def exchange_code(self, code: str, *, code_verifier: str | None = None) -> TokenSet:
         """Redeem the authorization code at the token endpoint."""
         endpoints = await self.endpoints()
-        params: dict[str, str] = {"code": code, "redirect_uri": self.redirect_uri}
+        params: dict[str, str] = {"code": code, "redirect_uri": self.redirect_uri, **self.token_parameters()}
         if code_verifier:
             params["code_verifier"] = code_verifier
         auth: httpx.Auth | None = None
@@ -167,7 +191,7 @@ class OAuth2Provider:
             auth=auth,
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
         )
-        document = _json_object(answer, "token endpoint")
+        document = json_object(answer, "token endpoint")
         if answer.status_code != 200 or "error" in document:
             error = document.get("error") or f"HTTP {answer.status_code}"
             description = document.get("error_description") or ""
@@ -196,13 +220,15 @@ class OAuth2Provider:
             ) from None
 
     async def get_json(self, url: str, token: str, what: str, **headers: str) -> Any:
-        """A JSON API answer fetched with the access token (a user info or profile document)."""
-        answer = await self.request(
-            "GET", url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json", **headers}
-        )
+        """A JSON API answer, fetched with ``token`` as a bearer token (none when it is empty)."""
+        sent = {"Accept": "application/json", **headers}
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        answer = await self.request("GET", url, headers=sent)
         if answer.status_code != 200:
             raise ProviderError(
-                f"The provider answered the {what} request with HTTP {answer.status_code}", "upstream"
+                f"OpenID Connect provider returned a {answer.status_code} status code but 200 is expected.",
+                "upstream",
             )
         try:
             return orjson.loads(answer.content)
@@ -214,6 +240,10 @@ class OpenIdProvider(OAuth2Provider):
     """An OpenID Connect issuer (``issuer_url``) found through its discovery document."""
 
     default_scopes = ("openid",)
+    fixed_issuer = ""  # the issuer of types that know theirs (upstream overrides issuer_url with it)
+    verifies_app_tokens = (
+        False  # whether verify_id_token takes an app's id_token (upstream's IDTokenVerifier)
+    )
 
     def __init__(self, config: OidcProvider, http: httpx.AsyncClient, redirect_uri: str) -> None:
         super().__init__(config, http, redirect_uri)
@@ -222,8 +252,8 @@ class OpenIdProvider(OAuth2Provider):
         self._lock = asyncio.Lock()
 
     def issuer(self) -> str:
-        """The issuer whose discovery document and keys are used."""
-        return self.config.issuer_url
+        """The issuer whose discovery document and keys are used: the type's own, else ``issuer_url``."""
+        return self.fixed_issuer or self.config.issuer_url
 
     def audiences(self) -> list[str]:
         """Who id_tokens may be issued to: the client, plus ``additional_id_token_audiences``."""
@@ -253,8 +283,8 @@ class OpenIdProvider(OAuth2Provider):
                     f"{answer.reason_phrase}: {answer.text[:200]}",
                     "misconfiguration",
                 )
-            document = _json_object(answer, "discovery document")
-            if str(document.get("issuer", "")).rstrip("/") != issuer and not self.lenient_issuer():
+            document = json_object(answer, "discovery document")
+            if not self.accepts_issuer(str(document.get("issuer", ""))):
                 raise ProviderError(
                     "Unable to initialize OpenID Connect Provider: oidc: issuer did not match the issuer "
                     f'returned by provider, expected "{self.issuer()}" got "{document.get("issuer")}"',
@@ -263,9 +293,9 @@ class OpenIdProvider(OAuth2Provider):
             self._discovery = (time.monotonic(), document)
             return document
 
-    def lenient_issuer(self) -> bool:
-        """Whether the discovered issuer may differ from the configured one (Microsoft's ``common``)."""
-        return False
+    def accepts_issuer(self, issuer: str) -> bool:
+        """Whether an id_token or discovery document from ``issuer`` is this provider's."""
+        return issuer.rstrip("/") == self.issuer().rstrip("/")
 
     async def endpoints(self) -> Endpoints:
         """The discovered endpoints, unless ``auth_url`` and ``token_url`` are set."""
@@ -280,14 +310,18 @@ class OpenIdProvider(OAuth2Provider):
         return Endpoints(authorization, token)
 
     async def supports_pkce(self) -> bool:
-        """Whether discovery lists S256 among ``code_challenge_methods_supported``."""
+        """Whether discovery lists S256 among ``code_challenge_methods_supported`` (no issuer: no PKCE)."""
+        if not self.issuer():
+            return False
         methods = (await self.discovery()).get("code_challenge_methods_supported") or []
         return isinstance(methods, list) and "S256" in methods
 
-    async def claims(self, tokens: TokenSet, *, nonce: str | None = None) -> Claims:
+    async def claims(
+        self, tokens: TokenSet, *, nonce: str | None = None, query: Mapping[str, str] | None = None
+    ) -> Claims:
         """From the id_token (``claims_source: id_token``) or the userinfo endpoint, with the same ``sub``."""
         if not tokens.id_token:
-            raise ProviderError("The token response did not contain an id_token.")
+            raise ProviderError(ID_TOKEN_MISSING)
         from_token = await self.decode_id_token(tokens.id_token, nonce=nonce)
         if self.config.claims_source == "id_token":
             return from_token
@@ -305,8 +339,10 @@ class OpenIdProvider(OAuth2Provider):
 
     async def verify_id_token(self, id_token: str, *, nonce: str | None) -> Claims:
         """An app's id_token: verified, and its nonce compared with the one the app submitted, as upstream."""
+        if not self.verifies_app_tokens:
+            return await super().verify_id_token(id_token, nonce=nonce)
         try:
-            claims = await self.decode_id_token(id_token, nonce=None)
+            claims = await self.decode_app_token(id_token)
         except ProviderError as exc:
             raise ProviderError(f"Could not verify id_token: {exc.reason}", "forbidden") from None
         if not claims.nonce:
@@ -319,6 +355,10 @@ class OpenIdProvider(OAuth2Provider):
         elif nonce != claims.nonce:
             raise ProviderError("The supplied nonce does not match the nonce from the id_token", "upstream")
         return claims
+
+    async def decode_app_token(self, id_token: str) -> Claims:
+        """The verified claims of an app's token (netID exchanges a FedCM token for an id_token first)."""
+        return await self.decode_id_token(id_token, nonce=None)
 
     def nonce_optional(self, claims: Claims) -> bool:
         """Whether an id_token without a nonce is accepted (some Apple devices send none)."""
@@ -335,7 +375,7 @@ class OpenIdProvider(OAuth2Provider):
         audiences = (
             [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
         )
-        if str(raw.get("iss", "")).rstrip("/") != self.issuer().rstrip("/") and not self.lenient_issuer():
+        if not self.accepts_issuer(str(raw.get("iss", ""))):
             raise ProviderError(
                 "oidc: id token issued by a different provider, "
                 f'expected "{self.issuer()}" got "{raw.get("iss")}"'
@@ -371,7 +411,7 @@ class OpenIdProvider(OAuth2Provider):
         if answer.status_code != 200:
             raise ProviderError(f"Unable to fetch the provider's keys: HTTP {answer.status_code}", "upstream")
         try:
-            self._keys = KeySet.import_key_set(_json_object(answer, "key set"))  # type: ignore[arg-type]
+            self._keys = KeySet.import_key_set(json_object(answer, "key set"))  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError) as exc:
             raise ProviderError(f"The provider's key set is unusable: {exc}", "upstream") from None
         return self._keys
@@ -380,7 +420,8 @@ class OpenIdProvider(OAuth2Provider):
 _ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
 
 
-def _json_object(answer: httpx.Response, what: str) -> dict[str, Any]:
+def json_object(answer: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer as a JSON object; anything else is an upstream :class:`ProviderError`."""
     try:
         document = orjson.loads(answer.content)
     except orjson.JSONDecodeError:

@@ -6,11 +6,61 @@ import httpx
 
 from kratos.config.oidc import OidcProvider
 from kratos.selfservice.strategy.oidc.provider import OAuth2Provider, OpenIdProvider
+from kratos.selfservice.strategy.oidc.provider_apple import AppleProvider
+from kratos.selfservice.strategy.oidc.provider_oauth2 import (
+    DiscordProvider,
+    FacebookProvider,
+    GitHubAppProvider,
+    GitHubProvider,
+    PatreonProvider,
+    SlackProvider,
+    SpotifyProvider,
+)
+from kratos.selfservice.strategy.oidc.provider_oidc import (
+    Auth0Provider,
+    GitLabProvider,
+    GoogleProvider,
+    LineProvider,
+    LinkedInProvider,
+    MicrosoftProvider,
+    NetIdProvider,
+    SalesforceProvider,
+    UaePassProvider,
+)
+from kratos.selfservice.strategy.oidc.provider_regional import (
+    AmazonProvider,
+    DingTalkProvider,
+    LarkProvider,
+    VkProvider,
+    YandexProvider,
+)
 
 CALLBACK_PATH = "/self-service/methods/oidc/callback"
 
 PROVIDER_TYPES: dict[str, type[OAuth2Provider]] = {
     "generic": OpenIdProvider,
+    "google": GoogleProvider,
+    "github": GitHubProvider,
+    "github-app": GitHubAppProvider,
+    "gitlab": GitLabProvider,
+    "microsoft": MicrosoftProvider,
+    "discord": DiscordProvider,
+    "salesforce": SalesforceProvider,
+    "slack": SlackProvider,
+    "facebook": FacebookProvider,
+    "auth0": Auth0Provider,
+    "vk": VkProvider,
+    "yandex": YandexProvider,
+    "apple": AppleProvider,
+    "spotify": SpotifyProvider,
+    "netid": NetIdProvider,
+    "dingtalk": DingTalkProvider,
+    "linkedin_v2": LinkedInProvider,
+    "patreon": PatreonProvider,
+    "lark": LarkProvider,
+    "line": LineProvider,
+    "amazon": AmazonProvider,
+    "uaepass": UaePassProvider,
 }
 
 
@@ -34,4 +84,4 @@ def build_provider(config: OidcProvider, http: httpx.AsyncClient, base_url: str)
             f"{config.provider!r}, "
             f"which is not supported (supported: {', '.join(sorted(PROVIDER_TYPES))})"
         )
-    return kind(config, http, redirect_uri(config, base_url))
+    return kind.create(config, http, lambda effective: redirect_uri(effective, base_url))
