@@ -72,3 +72,10 @@ def _build(binary: Path) -> None:
                     f"go {' '.join(step)} failed for Hydra {HYDRA_VERSION}:\n{done.stderr[-4000:]}"
                 )
         partial.replace(binary)
+
+
+if __name__ == "__main__":  # `.ci/run` builds it ahead, beside the first test steps
+    try:
+        print(hydra_binary())
+    except GoUnavailable as unavailable:
+        print(f"Hydra not built: {unavailable}")

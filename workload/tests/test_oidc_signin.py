@@ -225,3 +225,110 @@ def test_an_app_id_token_for_the_generic_provider_is_refused_as_upstream(
         "upstream_error",
         "The provider generic does not support id_token verification",
     )
+
+
+PASSWORD = "a-Long-passphrase-42"
+
+
+def create_password_identity(server: KratosProcess, email: str) -> str:
+    created = httpx.post(
+        f"{server.admin_url}/admin/identities",
+        json={
+            "schema_id": "default",
+            "traits": {"email": email},
+            "credentials": {"password": {"config": {"password": PASSWORD}}},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def test_an_email_that_is_taken_leads_to_sign_in_and_link_never_to_a_takeover(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    user = new_user(provider)
+    owner = create_password_identity(server, user["email"])
+    answer = browser.sign_in_with_provider("login")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"{UI}/login?flow=")
+    assert query(answer.headers["location"])["no_org_ui"] == "true"
+    _, flow = browser.ui_flow(answer)
+    (shown,) = flow["ui"]["messages"]
+    assert shown["id"] == 1010016
+    assert shown["context"]["duplicateIdentifier"] == user["email"]
+    assert shown["context"]["provider"] == "Loopback"
+    assert f'"{user["email"]}"' in shown["text"]
+    identifier = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "identifier")
+    assert (identifier["attributes"]["type"], identifier["attributes"]["value"]) == ("hidden", user["email"])
+    assert not any(n["group"] == "oidc" for n in flow["ui"]["nodes"])  # the provider just used is hidden
+    assert browser.whoami().status_code == 401
+    assert "oidc" not in identity_of(server, owner)["credentials"]  # nothing linked before the owner signs in
+
+    wrong = browser.submit(flow, method="password", identifier=user["email"], password="not-the-password")
+    assert wrong.status_code == 303
+    assert "oidc" not in identity_of(server, owner)["credentials"]
+    signed_in = browser.submit(
+        browser.flow("login", flow["id"]), method="password", identifier=user["email"], password=PASSWORD
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    whoami = browser.whoami().json()
+    assert whoami["identity"]["id"] == owner
+    assert [(m["method"], m.get("provider")) for m in whoami["authentication_methods"]] == [
+        ("password", None),
+        ("oidc", PROVIDER_ID),
+    ]
+    assert identity_of(server, owner)["credentials"]["oidc"]["identifiers"] == [
+        f"{PROVIDER_ID}:{user['sub']}"
+    ]
+
+    later = Browser(server)
+    try:
+        assert later.sign_in_with_provider("login").headers["location"] == UI + "/"
+        assert later.whoami().json()["identity"]["id"] == owner  # the linked account signs in by itself
+    finally:
+        later.close()
+
+
+def settings_buttons(flow: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (n["attributes"]["name"], n["attributes"]["value"])
+        for n in flow["ui"]["nodes"]
+        if n["group"] == "oidc"
+    ]
+
+
+def test_settings_link_and_unlink_never_the_last_way_in(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    new_user(provider)
+    browser.sign_in_with_provider("registration")
+    identity_id = browser.whoami().json()["identity"]["id"]
+    flow = browser.start("settings")
+    assert settings_buttons(flow) == []  # the only way in: no unlink button
+    refused = browser.submit(flow, unlink=PROVIDER_ID)
+    assert refused.status_code == 303
+    _, shown = browser.ui_flow(refused)
+    assert messages(shown) == [4000001]
+    assert "last remaining first factor" in message_texts(shown)[0]
+
+    flow = browser.flow("settings", flow["id"])
+    assert browser.submit(flow, method="password", password=PASSWORD).status_code == 303
+    flow = browser.start("settings")
+    assert settings_buttons(flow) == [("unlink", PROVIDER_ID)]
+    unlink = next(n for n in flow["ui"]["nodes"] if n["group"] == "oidc")
+    assert unlink["meta"]["label"]["id"] == 1050003
+    assert browser.submit(flow, unlink=PROVIDER_ID).status_code == 303
+    assert "oidc" not in identity_of(server, identity_id)["credentials"]
+
+    flow = browser.start("settings")
+    assert settings_buttons(flow) == [("link", PROVIDER_ID)]
+    to_provider = browser.submit(flow, link=PROVIDER_ID)
+    assert to_provider.status_code == 303
+    assert to_provider.headers["location"].startswith(provider.issuer)
+    back = browser.follow(to_provider)
+    assert back.status_code == 303, back.text
+    kind, done = browser.ui_flow(back)
+    assert (kind, done["state"], messages(done)) == ("settings", "success", [1050001])
+    assert identity_of(server, identity_id)["credentials"]["oidc"]["identifiers"] == [
+        f"{PROVIDER_ID}:{provider.user['sub']}"
+    ]
