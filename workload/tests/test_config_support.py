@@ -104,11 +104,6 @@ def test_minimal_config_uses_nothing_unsupported(tmp_path: Path) -> None:
             "organizations: [{id: x}]",
             "organizations: the organizations feature is not implemented yet; remove organizations",
         ),
-        (
-            "oauth2_provider: {url: 'http://hydra:4445'}",
-            "oauth2_provider.url: the Ory Hydra (OAuth2 provider) integration is not implemented yet; "
-            "remove oauth2_provider.url",
-        ),
     ],
 )
 def test_each_unsupported_feature_is_refused(tmp_path: Path, extra: str, expected: str) -> None:

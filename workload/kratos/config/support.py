@@ -80,7 +80,6 @@ UNSUPPORTED: tuple[Unsupported, ...] = (
         "serve.admin.socket", "serve.admin.uses_socket", "unix sockets are not implemented yet; use host/port"
     ),
     _present("organizations", "the organizations feature"),
-    _present("oauth2_provider.url", "the Ory Hydra (OAuth2 provider) integration"),
 )
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from kratos.config import KratosConfig
 from kratos.driver.registry import Registry
 from kratos.http.urls import fetch_url
+from kratos.hydra import HydraClient
 from kratos.selfservice.flow.address_flow import disabled_routes
 from kratos.selfservice.flow.context import CookiePolicy, FlowContext
 from kratos.selfservice.flow.error_endpoint import error_routes
@@ -170,6 +171,10 @@ def build_selfservice(registry: Registry) -> SelfService:
         recovery_admin=None,
         oidc_callback=None,
     )
+    if config.oauth2_provider.url:
+        hydra = HydraClient(config.oauth2_provider, registry.http)
+        built.login.hydra = built.registration.hydra = hydra
+        built.login.override_return_to = config.oauth2_provider.override_return_to
     if social is not None:
         completion = SocialSignIn(
             registry.identities, registry.cipher, ClaimsMapper(registry.http), str(flows.login.ui_url)

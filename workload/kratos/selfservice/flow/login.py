@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kratos.config.selfservice import LoginFlow
-from kratos.http.errors import BadRequest
+from kratos.http.errors import BadRequest, KratosError
 from kratos.identity.factors import AalPolicy
 from kratos.identity.model import CredentialsType, Identity, State, utcnow
 from kratos.identity.pool import IdentityPool
 from kratos.identity.social import SocialLink, add_link, owns_identifier
 from kratos.schema import SchemaRegistry
-from kratos.selfservice.flow.context import FlowContext, device, error_json, wants_json
+from kratos.selfservice.flow.context import FlowContext, device, error_json, json, redirect, wants_json
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import (
     BrowserLocationChangeRequired,
@@ -25,6 +26,15 @@ from kratos.selfservice.flow.errors import (
     SessionAlreadyAvailable,
 )
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
+from kratos.selfservice.flow.oauth2 import (
+    CHALLENGE,
+    LOGIN_REQUEST,
+    HydraLoginRequest,
+    LoginChallenges,
+    accept,
+    challenge_of,
+    with_query,
+)
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
@@ -36,6 +46,7 @@ from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import message
 
+_LOGIN_REQUEST: ContextVar[HydraLoginRequest] = ContextVar("hydra_login_request")
 IDENTIFIER_FIRST = "identifier_first"
 PENDING_LINK = "pending_social_link"  # flow.internal: the account to link once the user has signed in
 AAL1, AAL2 = "aal1", "aal2"
@@ -75,6 +86,41 @@ class LoginEndpoints(FlowEndpoints):
         self.required_aal = required_aal  # what whoami will ask of the session (session.whoami.required_aal)
         self.aal_policy = aal_policy or AalPolicy()
         self.verifier: VerificationEndpoints | None = None  # set when verification is on
+        self.hydra: LoginChallenges | None = None  # set when oauth2_provider.url is
+        self.override_return_to = False  # oauth2_provider.override_return_to
+
+    async def init_browser(self, request: Request) -> Response:
+        """With Hydra's ``login_challenge``: skip the form when Hydra and a session allow, else refresh."""
+        try:
+            challenge = challenge_of(request, self.hydra)
+            if challenge is None:
+                return await super().init_browser(request)
+            assert self.hydra is not None
+            login_request = await self.hydra.login_request(challenge)
+            session = await self.context.sessions.optional(request.headers, request.cookies)
+            if login_request.skip and session is not None:
+                destination = await self._accept(challenge, session)
+                return _completed(request, destination)
+            params = {} if login_request.skip else {"refresh": "true"}
+            if self.override_return_to and login_request.request_url:
+                params["return_to"] = login_request.request_url
+            token = _LOGIN_REQUEST.set(login_request)
+            try:
+                return await super().init_browser(with_query(request, **params))
+            finally:
+                _LOGIN_REQUEST.reset(token)
+        except KratosError as error:
+            return await self.browser_failure(request, error)
+
+    async def _accept(self, challenge: str, session: Session) -> str:
+        assert self.hydra is not None
+        return await accept(
+            self.hydra,
+            challenge,
+            session,
+            persistent=self.context.sessions.cookie.persistent,
+            lifespan_seconds=int(self.context.sessions.lifespan.total_seconds()),
+        )
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
         """A second login needs ``refresh=true``; ``aal=aal2`` steps an aal1 session up."""
@@ -89,7 +135,11 @@ class LoginEndpoints(FlowEndpoints):
             raise SessionAal1Required()
         if session is not None and not refresh and (aal == AAL1 or session.aal == AAL2):
             raise SessionAlreadyAvailable(_ALREADY)
-        return {"refresh": refresh and session is not None, "requested_aal": aal}
+        extra: dict[str, Any] = {"refresh": refresh and session is not None, "requested_aal": aal}
+        login_request = _LOGIN_REQUEST.get(None)
+        if login_request is not None:  # started by Hydra: the flow shows its challenge and request
+            extra[CHALLENGE], extra[LOGIN_REQUEST] = login_request.challenge, login_request.raw
+        return extra
 
     async def populate(self, flow: Flow, session: Session | None) -> None:
         """The methods' nodes, or the identifier alone first; second factors for ``aal=aal2``."""
@@ -312,6 +362,13 @@ class LoginEndpoints(FlowEndpoints):
                 destination = verify["flow"]["url"] or destination
         if not satisfies(signed_in, self.required_aal):
             return self._second_factor_required(request, flow, outcome)
+        challenge = flow.extra.get(CHALLENGE)
+        if challenge and self.hydra is not None:  # Hydra asked for this login: accept it, go back there
+            destination = await self._accept(challenge, signed_in)
+            outcome.continue_with = [
+                item for item in outcome.continue_with if item.get("action") != "redirect_browser_to"
+            ]
+            spa_redirect(request, flow, outcome, destination)
         return answer(self.context, request, flow, outcome, {}, destination)
 
     def _second_factor_required(self, request: Request, flow: Flow, outcome: Outcome) -> Response:
@@ -336,3 +393,10 @@ def _passed_on(request_url: str) -> str | None:
     """The ``return_to`` a first-factor login passes on to its second factor, as upstream does."""
     values = parse_qs(urlsplit(request_url).query).get("return_to")
     return values[0] if values else None
+
+
+def _completed(request: Request, destination: str) -> Response:
+    """A login Hydra let skip: the browser goes on (SPAs get ``redirect_browser_to``), as upstream."""
+    if wants_json(request):
+        return json({"redirect_browser_to": destination})
+    return redirect(destination)

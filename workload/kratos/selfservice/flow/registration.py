@@ -17,6 +17,7 @@ from kratos.selfservice.flow.context import FlowContext
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
+from kratos.selfservice.flow.oauth2 import CHALLENGE, LoginChallenges, accept
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
@@ -48,6 +49,7 @@ class RegistrationEndpoints(FlowEndpoints):
         self.identities = identities
         self.strategies = {strategy.id: strategy for strategy in strategies}
         self.verifier: VerificationEndpoints | None = None  # set when verification is on
+        self.hydra: LoginChallenges | None = None  # set when oauth2_provider.url is
         self.two_step = config.two_steps
 
     def schema(self) -> IdentitySchema:
@@ -164,6 +166,15 @@ class RegistrationEndpoints(FlowEndpoints):
             if verify is not None and self.hooks.enabled(method, "show_verification_ui"):
                 outcome.continue_with.append(verify)
                 destination = verify["flow"]["url"] or destination
+        challenge = flow.extra.get(CHALLENGE)
+        if challenge and self.hydra is not None and new_session is not None:  # Hydra asked: accept there
+            destination = await accept(
+                self.hydra,
+                challenge,
+                new_session,
+                persistent=self.context.sessions.cookie.persistent,
+                lifespan_seconds=int(self.context.sessions.lifespan.total_seconds()),
+            )
         flow.state = "passed_challenge"
         flow.active = method
         await self.context.flows.update(flow)

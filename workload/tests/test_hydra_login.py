@@ -1,0 +1,101 @@
+"""Kratos as Ory Hydra's login provider: an OAuth2 client's authorization through Hydra, our login and
+consent, back to the client's token; a second authorization skips the form.
+
+Real Hydra v2.3.0 (built from the Go module proxy, see ``hydra_build.py``) and the real server; the browser
+follows every redirect across both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from browser_client import Browser
+from hydra import Hydra, OAuthClient, StubPages
+from kratos_process import FLOW_OVERRIDES, UI, KratosProcess, merged
+from server_fixtures import running_kratos
+
+PASSWORD = "a-Long-passphrase-42"
+CALLBACK = "http://127.0.0.1:9/oauth2/callback"  # the OAuth2 client's redirect URI: never fetched
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    hydra: Hydra,
+    hydra_pages: StubPages,
+) -> Iterator[KratosProcess]:
+    overrides = merged(FLOW_OVERRIDES, {"oauth2_provider": {"url": hydra.admin_url}})
+    for running in running_kratos(request, tmp_path_factory, overrides, database="sqlite"):
+        hydra_pages.forward["/login"] = f"{running.public_url}/self-service/login/browser"
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(hydra: Hydra) -> OAuthClient:
+    return hydra.create_client([CALLBACK])
+
+
+def one(url: str, name: str) -> str:
+    return parse_qs(urlsplit(url).query)[name][0]
+
+
+def test_an_authorization_goes_through_our_login_and_consent_to_the_token(
+    server: KratosProcess, hydra: Hydra, hydra_pages: StubPages, client: OAuthClient
+) -> None:
+    email = "hydra-user@example.com"
+    created = httpx.post(
+        f"{server.admin_url}/admin/identities",
+        json={"traits": {"email": email}, "credentials": {"password": {"config": {"password": PASSWORD}}}},
+    )
+    assert created.status_code == 201, created.text
+    identity_id = created.json()["id"]
+    with Browser() as browser:
+        browser.follow(
+            hydra.authorization_url(client, state="state-123456", nonce="nonce-123456"), stop_at=[UI]
+        )
+        assert browser.url.startswith(f"{UI}/login?flow=")
+        flow = browser.request(
+            "GET", f"{server.public_url}/self-service/login/flows", params={"id": one(browser.url, "flow")}
+        ).json()
+        assert flow["oauth2_login_challenge"]
+        assert flow["oauth2_login_request"]["client"]["client_id"] == client.client_id
+        token = next(
+            n["attributes"]["value"] for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token"
+        )
+        browser.follow(
+            flow["ui"]["action"],
+            method="POST",
+            data={"csrf_token": token, "method": "password", "identifier": email, "password": PASSWORD},
+            stop_at=[hydra_pages.url("/consent")],
+        )
+        after_consent = hydra.accept_consent(one(browser.url, "consent_challenge"))
+        browser.follow(after_consent, stop_at=[CALLBACK])
+        assert one(browser.url, "state") == "state-123456"
+        tokens = hydra.exchange_code(client, one(browser.url, "code"))
+        claims = hydra.id_token_claims(tokens["id_token"], client)
+        assert claims["sub"] == identity_id
+        assert claims["amr"] == ["password"]
+        assert claims["nonce"] == "nonce-123456"
+
+        # The second authorization: Hydra remembers the login, Kratos has the session: no form.
+        browser.follow(
+            hydra.authorization_url(client, state="state-654321", nonce="nonce-654321"),
+            stop_at=[hydra_pages.url("/consent"), UI],
+        )
+        assert browser.url.startswith(hydra_pages.url("/consent")), browser.url
+
+
+def test_a_login_challenge_without_hydra_configured_or_unknown_is_refused(
+    server: KratosProcess,
+) -> None:
+    unknown = httpx.get(
+        f"{server.public_url}/self-service/login/browser",
+        params={"login_challenge": "not-a-challenge"},
+        headers={"Accept": "application/json"},
+    )
+    assert unknown.status_code == 400, unknown.text
+    assert unknown.json()["error"]["reason"] == "Unable to get OAuth 2.0 Login Challenge."
