@@ -15,6 +15,7 @@ from server_fixtures import running_kratos
 
 PROVIDER_ID = "loopback"
 CLIENT_ID, CLIENT_SECRET = "kratos-client", "kratos-client-secret"
+CIPHER_SECRET = "k" * 32  # upstream tokens are stored sealed with XChaCha20-Poly1305 under this key
 MAPPER = """
 local claims = std.extVar('claims');
 local verified = 'email' in claims && std.get(claims, 'email_verified', false);
@@ -47,10 +48,12 @@ def oidc_config(provider: OpenIdProvider, **overrides: Any) -> dict[str, Any]:
     return merged(
         FLOW_OVERRIDES,
         {
+            "ciphers": {"algorithm": "xchacha20-poly1305"},
+            "secrets": {"cipher": [CIPHER_SECRET]},
             "selfservice": {
                 "methods": {"oidc": {"enabled": True, "config": {"providers": [entry]}}},
                 "flows": {"registration": {"after": {"oidc": {"hooks": [{"hook": "session"}]}}}},
-            }
+            },
         },
     )
 
@@ -59,10 +62,14 @@ def oidc_server(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     provider: OpenIdProvider,
+    *,
+    database: str | None = None,
+    config: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> Iterator[KratosProcess]:
-    """A running server whose client is registered at ``provider``."""
-    for server in running_kratos(request, tmp_path_factory, oidc_config(provider, **overrides)):
+    """A running server whose client is registered at ``provider`` (``config``: more of its config)."""
+    full = merged(oidc_config(provider, **overrides), config or {})
+    for server in running_kratos(request, tmp_path_factory, full, database=database):
         callback = f"{server.public_url}/self-service/methods/oidc/callback/{PROVIDER_ID}"
         provider.add_client(CLIENT_ID, CLIENT_SECRET, [callback, callback.rsplit("/", 1)[0]])
         yield server

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from kratos_process import UI, KratosProcess
-from oidc_helpers import PROVIDER_ID, Browser, message_texts, messages, oidc_server, query
+from oidc_helpers import CIPHER_SECRET, PROVIDER_ID, Browser, message_texts, messages, oidc_server, query
 from oidc_provider import OpenIdProvider
+
+from kratos.hash.cipher import XChaCha20Poly1305Cipher
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,14 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, provider: OpenIdProvider
 ) -> Iterator[KratosProcess]:
     yield from oidc_server(request, tmp_path_factory, provider, pkce="auto")
+
+
+@pytest.fixture(scope="module")
+def identifier_first(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, provider: OpenIdProvider
+) -> Iterator[KratosProcess]:
+    style = {"selfservice": {"flows": {"login": {"style": "identifier_first"}}}}
+    yield from oidc_server(request, tmp_path_factory, provider, database="sqlite", config=style)
 
 
 @pytest.fixture
@@ -107,9 +117,11 @@ def test_the_button_registers_a_new_account_then_signs_it_in(
     assert stored["identifiers"] == [f"{PROVIDER_ID}:{user['sub']}"]
     link = stored["config"]["providers"][0]
     assert (link["provider"], link["subject"]) == (PROVIDER_ID, user["sub"])
-    access_token = next(t for t in reversed(provider.token_requests) if t.get("code"))  # the redeemed code
-    assert access_token  # the exchange happened once
-    assert all(link[key] and "." not in link[key] for key in ("initial_id_token", "initial_access_token"))
+    cipher = XChaCha20Poly1305Cipher([CIPHER_SECRET.encode()])
+    id_token = cipher.decrypt(link["initial_id_token"]).decode()
+    assert id_token.count(".") == 2  # the provider's signed id_token, stored sealed
+    assert bytes.fromhex(link["initial_id_token"]) != id_token.encode()
+    assert cipher.decrypt(link["initial_access_token"])
     assert provider.token_requests[-1]["code_verifier"]  # PKCE verifier sent
 
     again = Browser(server)
@@ -120,6 +132,28 @@ def test_the_button_registers_a_new_account_then_signs_it_in(
         assert again.whoami().json()["identity"]["id"] == identity["id"]
     finally:
         again.close()
+
+
+def test_upstream_parameters_reach_the_provider_and_spas_are_sent_there(
+    server: KratosProcess, provider: OpenIdProvider, browser: Browser
+) -> None:
+    flow = browser.start("login")
+    token = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token")["attributes"][
+        "value"
+    ]
+    body = {
+        "csrf_token": token,
+        "method": "oidc",
+        "provider": PROVIDER_ID,
+        "upstream_parameters": {"login_hint": "ada@example.com", "prompt": "select_account", "evil": "x"},
+    }
+    answer = browser.client.post(flow["ui"]["action"], json=body, headers={"Accept": "application/json"})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()
+    assert error["error"]["id"] == "browser_location_change_required"
+    sent = query(error["redirect_browser_to"])
+    assert (sent["login_hint"], sent["prompt"]) == ("ada@example.com", "select_account")
+    assert "evil" not in sent  # only upstream's allowed parameters
 
 
 def test_forged_missing_and_foreign_states_are_refused_before_any_code_is_redeemed(
@@ -332,3 +366,30 @@ def test_settings_link_and_unlink_never_the_last_way_in(
     assert identity_of(server, identity_id)["credentials"]["oidc"]["identifiers"] == [
         f"{PROVIDER_ID}:{provider.user['sub']}"
     ]
+
+
+def test_identifier_first_offers_providers_first_then_only_the_linked_ones(
+    identifier_first: KratosProcess, provider: OpenIdProvider
+) -> None:
+    """As upstream: the buttons are on the first screen; once identified, only the account's links stay."""
+    linked = Browser(identifier_first)
+    try:
+        user = new_user(provider)
+        first = linked.start("login")
+        assert [n["attributes"]["name"] for n in first["ui"]["nodes"]] == [
+            "identifier", "method", "csrf_token", "provider",
+        ]  # fmt: skip
+        assert linked.follow(linked.submit(first, provider=PROVIDER_ID)).headers["location"] == UI + "/"
+    finally:
+        linked.close()
+    unlinked = create_password_identity(identifier_first, "no-links@example.com")
+    assert unlinked
+    for email, expected in ((user["email"], [("provider", PROVIDER_ID)]), ("no-links@example.com", [])):
+        browser = Browser(identifier_first)
+        try:
+            flow = browser.start("login")
+            answer = browser.submit(flow, method="identifier_first", identifier=email)
+            _, second = browser.ui_flow(answer)
+            assert settings_buttons(second) == expected, email
+        finally:
+            browser.close()

@@ -38,7 +38,13 @@ from kratos.selfservice.flow.oauth2 import (
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import LoginStrategy, SecondFactorStrategy, ValidationFailed, chosen
+from kratos.selfservice.strategy.base import (
+    LoginStrategy,
+    OnFirstScreen,
+    SecondFactorStrategy,
+    ValidationFailed,
+    chosen,
+)
 from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.errors import aal2_login_url
 from kratos.session.manager import satisfies
@@ -198,6 +204,9 @@ class LoginEndpoints(FlowEndpoints):
             submit_node(IDENTIFIER_FIRST, IDENTIFIER_FIRST, 1070009),
             csrf_node(flow.csrf_token),
         ]
+        for strategy in self.strategies.values():  # social sign-in buttons are on the first screen too
+            if isinstance(strategy, OnFirstScreen):
+                strategy.populate_login(flow, self.schemas.default)
 
     def _methods(self, flow: Flow, identifier: str | None = None) -> None:
         """Every method's form; with ``identifier``, the second screen of ``identifier_first``."""
@@ -217,6 +226,7 @@ class LoginEndpoints(FlowEndpoints):
             self._identification(flow, "")
             missing = message(4000002, "Property identifier is missing.", property="identifier")
             raise ValidationFailed(fields=[("identifier", missing)])
+        identity = None
         if not self.mitigate_enumeration:
             kinds = [kind for kind in _NAMED_BY_IDENTIFIER if kind in self.strategies]
             identity = await self.identities.find_by_identifier(kinds, identifier.lower())
@@ -224,6 +234,10 @@ class LoginEndpoints(FlowEndpoints):
                 self._identification(flow, identifier)
                 raise ValidationFailed(fields=[("identifier", message(4000037))])
         self._methods(flow, identifier)
+        if identity is not None:  # the second screen: only the providers this account is linked to
+            for strategy in self.strategies.values():
+                if isinstance(strategy, OnFirstScreen):
+                    strategy.keep_linked(flow, identity)
 
     async def complete(
         self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None

@@ -21,7 +21,7 @@ from kratos.selfservice.flow.oauth2 import CHALLENGE, LoginChallenges, accept
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
-from kratos.selfservice.strategy.base import RegistrationStrategy, ValidationFailed, chosen
+from kratos.selfservice.strategy.base import OnFirstScreen, RegistrationStrategy, ValidationFailed, chosen
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
 from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import csrf_node, submit_node
@@ -76,6 +76,9 @@ class RegistrationEndpoints(FlowEndpoints):
     def _profile_screen(self, flow: Flow, traits: Any) -> None:
         flow.ui.nodes = [csrf_node(flow.csrf_token), *trait_nodes(self.schema(), "default", traits)]
         flow.ui.nodes.append(submit_node(PROFILE, PROFILE, 1040001))
+        for strategy in self.strategies.values():  # social sign-up needs no traits first
+            if isinstance(strategy, OnFirstScreen):
+                strategy.populate_registration(flow, self.schema())
         flow.internal.pop("traits", None)
 
     def _credentials_screen(self, flow: Flow, traits: Any, *, hidden: bool) -> None:

@@ -174,6 +174,15 @@ class ClaimsUnnamed(Protocol):
         ...
 
 
+@runtime_checkable
+class OnFirstScreen(Protocol):
+    """A method whose buttons are on the first screen of two-step forms too (social sign-in)."""
+
+    def keep_linked(self, flow: Flow, identity: Identity) -> None:
+        """On the identified second screen, keep only what ``identity`` can use."""
+        ...
+
+
 S = TypeVar("S")
 
 

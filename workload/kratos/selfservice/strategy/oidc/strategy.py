@@ -88,6 +88,13 @@ class OidcStrategy:
         """The "Sign up with <provider>" buttons."""
         flow.ui.nodes.extend(provider_button(config, SIGN_UP) for config in self.configs())
 
+    def keep_linked(self, flow: Flow, identity: Identity) -> None:
+        """The identified screen of ``identifier_first``: only the providers the account is linked to."""
+        linked = {link.provider for link in links(identity)}
+        flow.ui.nodes = [
+            node for node in flow.ui.nodes if node.group != GROUP or node.attributes.get("value") in linked
+        ]
+
     def populate_settings(self, flow: Flow, identity: Identity, schema: IdentitySchema) -> None:
         """Link providers not linked yet; unlink only while another first factor remains."""
         linked = {link.provider for link in links(identity)}
