@@ -262,6 +262,10 @@ class KratosCharm(ops.CharmBase):
                     "integrate public-route with traefik"
                 )
             )
+        for problem in self.external_idp.problems():
+            statuses.append(
+                ops.BlockedStatus(f"kratos-external-idp: {problem}; fix it in the integrator's config")
+            )
         if error := self._stored.resources_error:
             statuses.append(ops.BlockedStatus(error))
         if isinstance(template := self._verification_email_template(), FileResourceError):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import ops
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from constants import TEMPLATES_DIR
 
@@ -134,6 +134,14 @@ class LoginUIRequirer:
         return {key: data[key] for key in LOGIN_UI_KEYS if data.get(key)}
 
 
+# The provider types the workload signs in with (its `PROVIDER_TYPES`; not x, linkedin v1, jackson).
+SUPPORTED_PROVIDERS = frozenset({
+    "amazon", "apple", "auth0", "dingtalk", "discord", "facebook", "generic", "github", "github-app",
+    "gitlab", "google", "lark", "line", "linkedin_v2", "microsoft", "netid", "patreon", "salesforce",
+    "slack", "spotify", "uaepass", "vk", "yandex",
+})  # fmt: skip
+
+
 class ExternalProvider(BaseModel):
     """One OIDC provider published by the external IdP integrator."""
 
@@ -161,6 +169,30 @@ class ExternalProvider(BaseModel):
     @classmethod
     def _split_scope(cls, value: Any) -> Any:
         return value.split() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _usable_by_the_workload(self) -> "ExternalProvider":
+        """The keys the workload needs for this provider type (else it would refuse the whole config)."""
+        if self.provider not in SUPPORTED_PROVIDERS:
+            raise ValueError(f"the provider type {self.provider!r} is not supported")
+        apple = ("apple_team_id", "apple_private_key_id", "apple_private_key")
+        if self.provider == "apple":
+            lacking = [name for name in apple if not getattr(self, name)]
+            if lacking:
+                raise ValueError(f"the apple provider needs {', '.join(lacking)}")
+        elif not self.client_secret:
+            raise ValueError(f"the {self.provider} provider needs client_secret")
+        if self.provider == "microsoft" and not self.microsoft_tenant:
+            raise ValueError("the microsoft provider needs microsoft_tenant")
+        if self.provider in ("generic", "auth0", "salesforce") and not self.issuer_url:
+            raise ValueError(f"the {self.provider} provider needs issuer_url")
+        return self
+
+    @property
+    def redirect_path(self) -> str:
+        """The callback path (without the id under `pkce: force`, as the workload expects it then)."""
+        base = "/self-service/methods/oidc/callback"
+        return base if self.pkce == "force" else f"{base}/{self.provider_id}"
 
     @property
     def provider_id(self) -> str:
@@ -204,21 +236,39 @@ class ExternalIdpRequirer(ops.Object):
         return list(self.model.relations[self.relation_name])
 
     @staticmethod
-    def _providers(relation: ops.Relation) -> list[ExternalProvider]:
+    def _read(relation: ops.Relation) -> tuple[list[ExternalProvider], list[str]]:
+        """The relation's valid providers, and why the others are skipped."""
         if not relation.app:
-            return []
+            return [], []
         try:
             raw = json.loads(relation.data[relation.app].get("providers") or "[]")
         except json.JSONDecodeError:
-            logger.warning("invalid providers on relation %s", relation.id)
-            return []
-        providers = []
-        for item in raw if isinstance(raw, list) else []:
+            return [], ["its providers are not JSON"]
+        providers, problems = [], []
+        for index, item in enumerate(raw if isinstance(raw, list) else []):
             try:
                 providers.append(ExternalProvider.model_validate(item))
             except ValidationError as e:
-                logger.warning("skipping an invalid provider on relation %s: %s", relation.id, e)
+                reason = "; ".join(
+                    ".".join(map(str, error["loc"])) + " " + error["msg"].lower()
+                    if error["loc"]
+                    else error["msg"].removeprefix("Value error, ")
+                    for error in e.errors()
+                )
+                name = item.get("id") or item.get("provider") if isinstance(item, dict) else None
+                problems.append(f"provider {name or index} skipped: {reason}")
+        return providers, problems
+
+    @classmethod
+    def _providers(cls, relation: ops.Relation) -> list[ExternalProvider]:
+        providers, problems = cls._read(relation)
+        for problem in problems:
+            logger.warning("kratos-external-idp relation %s: %s", relation.id, problem)
         return providers
+
+    def problems(self) -> list[str]:
+        """Why providers of the integrators are skipped (shown as a Blocked status)."""
+        return [problem for relation in self.relations for problem in self._read(relation)[1]]
 
     def providers(self) -> list[ExternalProvider]:
         """Every valid provider of every integrator."""
@@ -235,7 +285,7 @@ class ExternalIdpRequirer(ops.Object):
             entries = [
                 {
                     "provider_id": p.provider_id,
-                    "redirect_uri": f"{public_url}/self-service/methods/oidc/callback/{p.provider_id}",
+                    "redirect_uri": f"{public_url}{p.redirect_path}",
                 }
                 for p in self._providers(relation)
             ]

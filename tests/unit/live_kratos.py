@@ -26,12 +26,17 @@ def free_port() -> int:
 class LiveKratos:
     """``kratos serve`` with the charm's rendered config; ``public``/``admin`` are its base URLs."""
 
-    def __init__(self, workdir: Path, options: dict[str, Any], **inputs: Any) -> None:
+    def __init__(
+        self, workdir: Path, options: dict[str, Any], *, own_public_url: bool = False, **inputs: Any
+    ) -> None:
+        """``own_public_url``: the rendered public base URL is the server's loopback address (callbacks)."""
         self.workdir = workdir
         self.public_port, self.admin_port = free_port(), free_port()
         self.public = f"http://127.0.0.1:{self.public_port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
         config = CharmConfig.from_mapping(options)
+        if own_public_url:
+            inputs["fallback_public_url"] = self.public
         rendered = RenderInputs(config=config, admin_url=self.admin, **inputs)
         self.config_path = workdir / "kratos.yaml"
         self.config_path.write_text(render_kratos_config(rendered))

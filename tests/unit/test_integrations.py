@@ -39,6 +39,7 @@ PROVIDERS = [
     {
         "provider": "generic",
         "client_id": "g",
+        "client_secret": "g-secret",
         "issuer_url": "https://idp",
         "jsonnet_mapper": "{identity: {}}",
     },
@@ -225,6 +226,30 @@ class TestRenderedConfig:
         idp = rel("kratos-external-idp", {"providers": "not json"})
         out = run(ctx, idp, rel("public-route", PUBLIC))
         assert rendered_config(ctx, out)["selfservice"]["methods"]["oidc"] == {"enabled": False}
+
+    def test_providers_the_workload_cannot_use_are_skipped_and_block(self, ctx):
+        unusable = [
+            {"provider": "generic", "client_id": "no-issuer", "client_secret": "s", "id": "keycloak"},
+            {"provider": "x", "client_id": "x-id", "client_secret": "s"},
+            {"provider": "apple", "client_id": "com.example", "apple_team_id": "T"},
+        ]
+        idp = rel("kratos-external-idp", {"providers": json.dumps([PROVIDERS[0], *unusable])})
+        out = run(ctx, idp, rel("public-route", PUBLIC))
+        providers = rendered_config(ctx, out)["selfservice"]["methods"]["oidc"]["config"]["providers"]
+        assert [p["id"] for p in providers] == ["github"]  # the others would stop the workload starting
+        assert out.unit_status == BlockedStatus(
+            "kratos-external-idp: provider keycloak skipped: the generic provider needs issuer_url; "
+            "fix it in the integrator's config"
+        )
+        written = json.loads(out.get_relation(idp.id).local_app_data["providers"])
+        assert [entry["provider_id"] for entry in written] == ["github"]
+
+    def test_redirect_uri_under_forced_pkce_has_no_provider_id(self, ctx):
+        forced = {**PROVIDERS[0], "pkce": "force"}
+        idp = rel("kratos-external-idp", {"providers": json.dumps([forced])})
+        out = run(ctx, idp, rel("public-route", PUBLIC))
+        (written,) = json.loads(out.get_relation(idp.id).local_app_data["providers"])
+        assert written["redirect_uri"] == "https://id.example.com/self-service/methods/oidc/callback"
 
     def test_follower_does_not_write_redirect_uris(self, ctx):
         idp = rel("kratos-external-idp", {"providers": json.dumps(PROVIDERS)})

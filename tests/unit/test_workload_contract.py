@@ -161,3 +161,55 @@ def test_mfa_configs_start_the_workload(options: dict[str, Any], passwordless: b
     assert script == 200
     assert [n["attributes"].get("name") for n in flow["ui"]["nodes"]][:2] == ["identifier", "method"]
     assert step_up == 401  # aal2 needs a session first, as upstream
+
+
+def test_external_idps_and_hydra_start_the_workload(tmp_path: Path) -> None:
+    """Every provider shape the integrator publishes and Hydra's admin URL: refused by nothing, wired in.
+
+    Each provider gets its sign-in button and its callback route; a Hydra login challenge reaches the
+    configured Hydra (unreachable here: the error says so).
+    """
+    asyncio = pytest.importorskip("asyncio")
+    httpx = pytest.importorskip("httpx")
+    driver = pytest.importorskip("kratos.driver.app")
+    registry_module = pytest.importorskip("kratos.driver.registry")
+    from test_upstream_schema import PROVIDERS
+
+    providers = [ExternalProvider.model_validate(p) for p in PROVIDERS]
+    config = CharmConfig.from_mapping({"enforce_mfa": False})
+    inputs = RenderInputs(
+        config=config,
+        public_url=PUBLIC,
+        login_ui=LOGIN_UI,
+        oauth2_provider_url="http://127.0.0.1:9/hydra-admin",
+        oidc_providers=[p.kratos_config() for p in providers],
+    )
+    (tmp_path / "kratos.yaml").write_text(render_kratos_config(inputs))
+    loaded = kratos_config.load_config(
+        [tmp_path / "kratos.yaml"], env=environment(config, "memory", PUBLIC + "/")
+    )
+    assert str(loaded.oauth2_provider.url) == "http://127.0.0.1:9/hydra-admin"
+
+    async def start() -> tuple[dict[str, Any], list[int], httpx.Response]:
+        registry = await registry_module.Registry.open(loaded)
+        try:
+            transport = httpx.ASGITransport(driver.public_app(registry))
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as public:
+                json_ = {"Accept": "application/json"}
+                flow = (await public.get("/self-service/login/browser", headers=json_)).json()
+                callbacks = [
+                    (await public.get(p.redirect_path, params={"code": "c"})).status_code for p in providers
+                ]
+                challenge = await public.get(
+                    "/self-service/login/browser", params={"login_challenge": "abc"}, headers=json_
+                )
+            return flow, callbacks, challenge
+        finally:
+            await registry.close()
+
+    flow, callbacks, challenge = asyncio.run(start())
+    buttons = [n["attributes"]["value"] for n in flow["ui"]["nodes"] if n["group"] == "oidc"]
+    assert buttons == [p.provider_id for p in providers]
+    assert callbacks == [303] * len(providers)  # a callback without state: the error UI, as upstream
+    assert challenge.status_code == 500, challenge.text
+    assert challenge.json()["error"]["reason"] == "Unable to get OAuth 2.0 Login Challenge."
