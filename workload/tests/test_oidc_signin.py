@@ -393,3 +393,15 @@ def test_identifier_first_offers_providers_first_then_only_the_linked_ones(
             assert settings_buttons(second) == expected, email
         finally:
             browser.close()
+
+
+def test_a_login_challenge_without_hydra_configured_is_refused(server: KratosProcess) -> None:
+    answer = httpx.get(
+        f"{server.public_url}/self-service/login/browser",
+        params={"login_challenge": "abc"},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status_code == 500
+    assert answer.json()["error"]["reason"] == (
+        "refusing to parse login_challenge query parameter because oauth2_provider.url is invalid or unset"
+    )

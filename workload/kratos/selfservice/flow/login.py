@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,11 +27,11 @@ from kratos.selfservice.flow.errors import (
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.flow.oauth2 import (
     CHALLENGE,
-    LOGIN_REQUEST,
-    HydraLoginRequest,
+    CURRENT,
     LoginChallenges,
     accept,
     challenge_of,
+    flow_fields,
     with_query,
 )
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
@@ -52,7 +51,6 @@ from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import Node, csrf_node, input_node, submit_node
 from kratos.ui.text import message
 
-_LOGIN_REQUEST: ContextVar[HydraLoginRequest] = ContextVar("hydra_login_request")
 IDENTIFIER_FIRST = "identifier_first"
 PENDING_LINK = "pending_social_link"  # flow.internal: the account to link once the user has signed in
 AAL1, AAL2 = "aal1", "aal2"
@@ -110,11 +108,11 @@ class LoginEndpoints(FlowEndpoints):
             params = {} if login_request.skip else {"refresh": "true"}
             if self.override_return_to and login_request.request_url:
                 params["return_to"] = login_request.request_url
-            token = _LOGIN_REQUEST.set(login_request)
+            token = CURRENT.set(login_request)
             try:
                 return await super().init_browser(with_query(request, **params))
             finally:
-                _LOGIN_REQUEST.reset(token)
+                CURRENT.reset(token)
         except KratosError as error:
             return await self.browser_failure(request, error)
 
@@ -141,11 +139,7 @@ class LoginEndpoints(FlowEndpoints):
             raise SessionAal1Required()
         if session is not None and not refresh and (aal == AAL1 or session.aal == AAL2):
             raise SessionAlreadyAvailable(_ALREADY)
-        extra: dict[str, Any] = {"refresh": refresh and session is not None, "requested_aal": aal}
-        login_request = _LOGIN_REQUEST.get(None)
-        if login_request is not None:  # started by Hydra: the flow shows its challenge and request
-            extra[CHALLENGE], extra[LOGIN_REQUEST] = login_request.challenge, login_request.raw
-        return extra
+        return {"refresh": refresh and session is not None, "requested_aal": aal, **flow_fields()}
 
     async def populate(self, flow: Flow, session: Session | None) -> None:
         """The methods' nodes, or the identifier alone first; second factors for ``aal=aal2``."""

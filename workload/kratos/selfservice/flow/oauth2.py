@@ -8,13 +8,13 @@ to Hydra's ``redirect_to``.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 
 from kratos.http.errors import BadRequest, KratosError
-from kratos.selfservice.flow.model import Flow
 from kratos.session.model import Session
 
 CHALLENGE, LOGIN_REQUEST = "oauth2_login_challenge", "oauth2_login_request"
@@ -92,10 +92,15 @@ def with_query(request: Request, **params: str) -> Request:
     return Request(scope, request.receive)
 
 
-def remember(flow: Flow, login_request: HydraLoginRequest) -> None:
-    """Keep the challenge and the login request in the flow (both are in its wire form, as upstream)."""
-    flow.extra[CHALLENGE] = login_request.challenge
-    flow.extra[LOGIN_REQUEST] = login_request.raw
+CURRENT: ContextVar[HydraLoginRequest] = ContextVar("hydra_login_request")  # of the request being served
+
+
+def flow_fields() -> dict[str, Any]:
+    """The new flow's fields for the Hydra login request it is started with (its wire form, as upstream)."""
+    login_request = CURRENT.get(None)
+    if login_request is None:
+        return {}
+    return {CHALLENGE: login_request.challenge, LOGIN_REQUEST: login_request.raw}
 
 
 async def accept(

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kratos.config.selfservice import RegistrationFlow
+from kratos.http.errors import KratosError
 from kratos.identity.errors import DuplicateIdentifier, InvalidIdentity
 from kratos.identity.manager import IdentityManager
 from kratos.identity.model import Identity
@@ -17,7 +18,14 @@ from kratos.selfservice.flow.context import FlowContext
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
-from kratos.selfservice.flow.oauth2 import CHALLENGE, LoginChallenges, accept
+from kratos.selfservice.flow.oauth2 import (
+    CHALLENGE,
+    CURRENT,
+    LoginChallenges,
+    accept,
+    challenge_of,
+    flow_fields,
+)
 from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
@@ -56,6 +64,21 @@ class RegistrationEndpoints(FlowEndpoints):
         """The schema new identities get."""
         return self.identities.schemas.default
 
+    async def init_browser(self, request: Request) -> Response:
+        """With Hydra's ``login_challenge`` (a "Sign up" link of an OAuth2 login): the flow keeps it."""
+        try:
+            challenge = challenge_of(request, self.hydra)
+            if challenge is None:
+                return await super().init_browser(request)
+            assert self.hydra is not None
+            token = CURRENT.set(await self.hydra.login_request(challenge))
+        except KratosError as error:
+            return await self.browser_failure(request, error)
+        try:
+            return await super().init_browser(request)
+        finally:
+            CURRENT.reset(token)
+
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
         """Registration may be disabled, and is refused while signed in."""
         if not self.config.enabled:
@@ -64,7 +87,7 @@ class RegistrationEndpoints(FlowEndpoints):
             raise SessionAlreadyAvailable(
                 "A valid session was detected and thus registration is not possible."
             )
-        return {}
+        return flow_fields()
 
     async def populate(self, flow: Flow, session: Session | None) -> None:
         """The first screen: traits and "Sign up" (two-step), or traits and every credential (unified)."""
