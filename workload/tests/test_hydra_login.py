@@ -88,6 +88,7 @@ def test_an_authorization_goes_through_our_login_and_consent_to_the_token(
         claims = hydra.id_token_claims(tokens["id_token"], client)
         assert claims["sub"] == identity_id
         assert claims["amr"] == ["password"]
+        assert claims["acr"] == "aal1"
         assert claims["nonce"] == "nonce-123456"
 
         # The second authorization: Hydra remembers the login, Kratos has the session: no form.

@@ -29,7 +29,8 @@ def provider() -> Iterator[OpenIdProvider]:
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, provider: OpenIdProvider
 ) -> Iterator[KratosProcess]:
-    yield from oidc_server(request, tmp_path_factory, provider, pkce="auto")
+    hints = {"selfservice": {"flows": {"registration": {"login_hints": True}}}}
+    yield from oidc_server(request, tmp_path_factory, provider, config=hints, pkce="auto")
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +292,8 @@ def test_an_email_that_is_taken_leads_to_sign_in_and_link_never_to_a_takeover(
     assert shown["id"] == 1010016
     assert shown["context"]["duplicateIdentifier"] == user["email"]
     assert shown["context"]["provider"] == "Loopback"
+    assert shown["context"]["available_credential_types"] == ["code", "password"]  # login_hints, sorted
+    assert {n["group"] for n in flow["ui"]["nodes"]} == {"default", "password"}
     assert f'"{user["email"]}"' in shown["text"]
     identifier = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "identifier")
     assert (identifier["attributes"]["type"], identifier["attributes"]["value"]) == ("hidden", user["email"])
@@ -405,3 +408,31 @@ def test_a_login_challenge_without_hydra_configured_is_refused(server: KratosPro
     assert answer.json()["error"]["reason"] == (
         "refusing to parse login_challenge query parameter because oauth2_provider.url is invalid or unset"
     )
+
+
+def test_a_taken_email_at_registration_says_how_that_account_signs_in(
+    server: KratosProcess, provider: OpenIdProvider
+) -> None:
+    """``login_hints``: 4000028 names the identifier and the ways in, where 4000007 only says it exists."""
+    user = new_user(provider)
+    social = Browser(server)
+    try:
+        social.sign_in_with_provider("registration")
+    finally:
+        social.close()
+    flow = httpx.get(f"{server.public_url}/self-service/registration/api").json()
+    body = {"method": "password", "password": PASSWORD, "traits": {"email": user["email"]}}
+    refused = httpx.post(flow["ui"]["action"], json=body)
+    assert refused.status_code == 400, refused.text
+    (shown,) = refused.json()["ui"]["messages"]
+    assert shown["id"] == 4000028
+    assert shown["text"] == (
+        f"You tried signing in with {user['email']} which is already in use by another account. "
+        "You can sign in using social sign in. "
+        "You can sign in using one of the following social sign in providers: Loopback."
+    )
+    assert shown["context"] == {
+        "available_credential_types": ["code", "oidc"],  # the schema makes the email a code identifier
+        "available_oidc_providers": [PROVIDER_ID],
+        "credential_identifier_hint": user["email"],
+    }

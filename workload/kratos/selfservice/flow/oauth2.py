@@ -106,7 +106,10 @@ def flow_fields() -> dict[str, Any]:
 async def accept(
     hydra: LoginChallenges, challenge: str, session: Session, *, persistent: bool, lifespan_seconds: int
 ) -> str:
-    """Accept Hydra's login for the session's identity; Hydra's ``redirect_to``."""
+    """Accept Hydra's login for the session's identity; Hydra's ``redirect_to``.
+
+    The ACR is the session's AAL (``aal1``/``aal2``), so OAuth2 clients can ask for a second factor.
+    """
     return await hydra.accept_login(
         challenge,
         subject=str(session.identity_id),
@@ -114,4 +117,5 @@ async def accept(
         remember=persistent,
         remember_for=lifespan_seconds,
         amr=[method.method for method in session.authentication_methods],
+        acr=session.aal,  # the session's assurance level (upstream sends none)
     )

@@ -15,6 +15,7 @@ from kratos.identity.manager import IdentityManager
 from kratos.identity.model import Identity
 from kratos.schema import IdentitySchema, TraitsValidationError
 from kratos.selfservice.flow.context import FlowContext
+from kratos.selfservice.flow.duplicates import duplicate_message, find_conflict, hints_for
 from kratos.selfservice.flow.endpoints import FlowEndpoints
 from kratos.selfservice.flow.errors import FlowDisabled, SessionAlreadyAvailable
 from kratos.selfservice.flow.model import CHOOSE_METHOD, Flow, FlowType, Kind
@@ -33,7 +34,7 @@ from kratos.selfservice.strategy.base import OnFirstScreen, RegistrationStrategy
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
 from kratos.session.model import AuthenticationMethod, Session
 from kratos.ui.node import csrf_node, submit_node
-from kratos.ui.text import message
+from kratos.ui.text import Message, message
 
 PROFILE = "profile"
 
@@ -156,7 +157,14 @@ class RegistrationEndpoints(FlowEndpoints):
             raise
         except DuplicateIdentifier:
             self._fill(flow, traits)
-            raise ValidationFailed(messages=[message(4000007)]) from None
+            raise ValidationFailed(messages=[await self.duplicate_message(identity)]) from None
+
+    async def duplicate_message(self, identity: Identity) -> Message:
+        """4000007, or with ``login_hints`` 4000028 saying how the existing account signs in."""
+        if not self.config.login_hints:
+            return message(4000007)
+        pool = self.identities.pool
+        return duplicate_message(await hints_for(pool, await find_conflict(pool, identity)))
 
     async def register_identity(
         self, request: Request, flow: Flow, method: str, identity: Identity, *, provider: str = ""

@@ -22,6 +22,7 @@ from kratos.identity.model import CredentialsType, Identity
 from kratos.identity.social import SocialLink, add_link, links
 from kratos.schema import TraitsValidationError
 from kratos.selfservice.flow.context import error_json, redirect, wants_json
+from kratos.selfservice.flow.duplicates import Hints, find_conflict, hints_for
 from kratos.selfservice.flow.errors import BrowserLocationChangeRequired, SessionInactive
 from kratos.selfservice.flow.login import PENDING_LINK, LoginEndpoints
 from kratos.selfservice.flow.model import Flow, FlowType, Kind
@@ -188,32 +189,47 @@ class SocialSignIn:
     async def _offer_linking(
         self, request: Request, flow: Flow, identity: Identity, provider: OAuth2Provider, link: SocialLink
     ) -> Response:
-        """A login flow for the identity that has the account's identifier, which links it after sign-in."""
-        duplicate = await self._clashing_identifier(identity)
+        """A login flow for the identity that has the account's identifier, which links it after sign-in.
+
+        With ``login_hints`` the flow offers only the ways that identity signs in, as upstream.
+        """
+        assert self.login is not None
+        assert self.registration is not None
+        conflict = await find_conflict(self.identities.pool, identity)
+        duplicate = conflict.identifier
+        hinted = self.registration.config.login_hints
+        hints = await hints_for(self.identities.pool, conflict) if hinted else Hints()
         login = await self._successor(request, flow, Kind.LOGIN)
         login.internal[PENDING_LINK] = {"duplicate_identifier": duplicate, "link": link.to_config()}
         label = provider.config.label or provider.config.provider
         nodes = []
         for node in login.ui.nodes:
-            if node.group == GROUP and node.attributes.get("value") == provider.config.id:
-                continue  # not the provider that brought the user here
-            if node.label is not None and node.label.id == 1010001:
-                node.label = message(1010017)
-            elif node.label is not None and node.label.id == SIGN_IN:
-                other = node.label.context.get("provider", "")
-                node.label = message(1010018, f"Confirm with {other}", provider=other)
             if node.name == "identifier":
                 node.attributes["type"] = "hidden"
                 node.attributes["value"] = duplicate
-            nodes.append(node)
+            if node.label is None or node.group == "default":
+                nodes.append(node)
+                continue
+            if node.group == GROUP and (
+                node.attributes.get("value") == provider.config.id  # not the one that brought the user here
+                or (hinted and node.attributes.get("value") not in hints.oidc_providers)
+            ):
+                continue
+            if node.label.id == 1010001:
+                node.label = message(1010017)
+            elif node.label.id == SIGN_IN:
+                other = node.label.context.get("provider", "")
+                node.label = message(1010018, f"Confirm with {other}", provider=other)
+            if not hinted or node.group in hints.credential_types:
+                nodes.append(node)
         login.ui.nodes = nodes
         login_ui = self.login_ui_url
         login.ui.messages = [
             message(
                 1010016,
                 _LINK_TEXT.format(_go_quote(duplicate), _go_quote(label)),
-                available_credential_types=None,
-                available_providers=None,
+                available_credential_types=hints.credential_types or None,
+                available_providers=hints.oidc_providers or None,
                 duplicateIdentifier=duplicate,
                 duplicate_identifier=duplicate,
                 newLoginUrl=login_ui,
@@ -221,30 +237,12 @@ class SocialSignIn:
                 provider=label,
             )
         ]
-        assert self.login is not None
         await self.login.context.flows.update(login)
         separator = "&" if "?" in login_ui else "?"
         location = f"{login_ui}{separator}flow={login.id}&no_org_ui=true"
         if wants_json(request) or flow.type == FlowType.API:
             return error_json(BrowserLocationChangeRequired(location))
         return redirect(location)
-
-    async def _clashing_identifier(self, identity: Identity) -> str:
-        """The identifier (or address) of ``identity`` another identity already has."""
-        pool = self.identities.pool
-        for credential in identity.credentials.values():
-            if credential.type == CredentialsType.OIDC:
-                continue
-            for identifier in credential.identifiers:
-                if await pool.find_by_identifier(credential.type, identifier) is not None:
-                    return identifier
-        for address in identity.verifiable_addresses:
-            if await pool.find_by_address("verifiable", address.via, address.value) is not None:
-                return address.value
-        for recovery in identity.recovery_addresses:
-            if await pool.find_by_address("recovery", recovery.via, recovery.value) is not None:
-                return recovery.value
-        return ""
 
     # settings
 
