@@ -61,11 +61,12 @@ def test_up_with_yes_then_status_then_down(db_path: Path) -> None:
         "0003     courier                       Applied",
         "0004     recovery_and_verification     Applied",
         "0005     login_and_registration_codes  Applied",
+        "0006     session_token_exchanges       Applied",
     ]
 
-    down = kratos("down", dsn, "--yes", "--steps", "5")
+    down = kratos("down", dsn, "--yes", "--steps", "6")
     assert down.returncode == 0, down.stderr
-    for revision in ("0005", "0004", "0003", "0002", "0001"):
+    for revision in ("0006", "0005", "0004", "0003", "0002", "0001"):
         assert f"Reverted {revision}" in down.stdout
     assert not TABLES & tables(db_path)
     assert kratos("status", dsn).stdout.splitlines()[1].split() == ["0001", "identities", "Pending"]

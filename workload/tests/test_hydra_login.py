@@ -37,7 +37,10 @@ def server(
     hydra_pages: StubPages,
     provider: OpenIdProvider,
 ) -> Iterator[KratosProcess]:
-    hydra_config = {"oauth2_provider": {"url": hydra.admin_url}}
+    hydra_config = {
+        "oauth2_provider": {"url": hydra.admin_url, "override_return_to": True},
+        "selfservice": {"allowed_return_urls": [UI, hydra.public_url]},
+    }
     for running in oidc_server(request, tmp_path_factory, provider, database="sqlite", config=hydra_config):
         hydra_pages.forward["/login"] = f"{running.public_url}/self-service/login/browser"
         yield running
@@ -72,6 +75,8 @@ def test_an_authorization_goes_through_our_login_and_consent_to_the_token(
         ).json()
         assert flow["oauth2_login_challenge"]
         assert flow["oauth2_login_request"]["client"]["client_id"] == client.client_id
+        assert flow["return_to"] == flow["oauth2_login_request"]["request_url"]  # override_return_to
+        assert flow["return_to"].startswith(f"{hydra.public_url}/oauth2/auth?")
         token = next(
             n["attributes"]["value"] for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "csrf_token"
         )

@@ -85,6 +85,7 @@ REVISIONS = [
     ("0003", "courier"),
     ("0004", "recovery_and_verification"),
     ("0005", "login_and_registration_codes"),
+    ("0006", "session_token_exchanges"),
 ]
 
 

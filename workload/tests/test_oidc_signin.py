@@ -436,3 +436,44 @@ def test_a_taken_email_at_registration_says_how_that_account_signs_in(
         "available_oidc_providers": [PROVIDER_ID],
         "credential_identifier_hint": user["email"],
     }
+
+
+def test_an_app_signs_in_through_the_system_browser_and_exchanges_its_code(
+    server: KratosProcess, provider: OpenIdProvider
+) -> None:
+    """``return_session_token_exchange_code``: the browser brings a code back to the app, which alone (with
+    the init code) gets the session token, as often as it asks."""
+    user = new_user(provider)
+    public = server.public_url
+    app_callback = UI + "/app-callback"
+    params = {"return_session_token_exchange_code": "true", "return_to": app_callback}
+    flow = httpx.get(f"{public}/self-service/login/api", params=params).json()
+    init_code = flow["session_token_exchange_code"]
+    assert init_code
+    assert (
+        "session_token_exchange_code"
+        not in httpx.get(f"{public}/self-service/login/flows", params={"id": flow["id"]}).json()
+    )  # only the app that started the flow gets it
+    started = httpx.post(flow["ui"]["action"], json={"method": "oidc", "provider": PROVIDER_ID})
+    assert started.status_code == 422, started.text
+    with httpx.Client() as system_browser:  # never saw the flow, has no continuity cookie
+        at_provider = system_browser.get(started.json()["redirect_browser_to"])
+        back = system_browser.get(at_provider.headers["location"])
+    assert back.status_code == 303, back.text
+    assert back.headers["location"].startswith(app_callback + "?code=")
+    return_to_code = query(back.headers["location"])["code"]
+
+    def exchange(**codes: str) -> httpx.Response:
+        return httpx.get(f"{public}/sessions/token-exchange", params=codes)
+
+    exchanged = exchange(init_code=init_code, return_to_code=return_to_code)
+    assert exchanged.status_code == 200, exchanged.text
+    token = exchanged.json()["session_token"]
+    assert exchanged.json()["session"]["identity"]["traits"]["email"] == user["email"]
+    assert exchange(init_code=init_code, return_to_code=return_to_code).json()["session_token"] == token
+    whoami = httpx.get(f"{public}/sessions/whoami", headers={"X-Session-Token": token})
+    assert whoami.json()["identity"]["traits"]["email"] == user["email"]
+    assert exchange(init_code=init_code, return_to_code="wrong").status_code == 404
+    missing = exchange(init_code=init_code)
+    assert missing.status_code == 400
+    assert missing.json()["error"]["reason"] == '"init_code" and "return_to_code" query params must be set'

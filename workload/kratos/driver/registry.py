@@ -24,10 +24,12 @@ from kratos.identity.manager import IdentityManager
 from kratos.persistence.codes import CodeRepository
 from kratos.persistence.courier import MessageRepository
 from kratos.persistence.database import Database
+from kratos.persistence.exchanges import ExchangeRepository
 from kratos.persistence.flows import FlowRepository
 from kratos.persistence.identities import IdentityRepository
 from kratos.persistence.sessions import SessionRepository
 from kratos.schema import SchemaRegistry, load_schemas
+from kratos.selfservice.flow.exchange import ExchangePool
 from kratos.selfservice.flow.onetime import OneTimeSecretPool
 from kratos.selfservice.flow.pool import FlowPool
 from kratos.session.cookie import CookieCodec
@@ -56,6 +58,7 @@ class Registry:
     sessions: SessionManager
     flows: FlowPool
     codes: OneTimeSecretPool
+    exchanges: ExchangePool
     http: httpx.AsyncClient  # outgoing calls: web hooks, haveibeenpwned, courier templates and delivery
     messages: MessagePool
     templates: Templates
@@ -111,6 +114,7 @@ class Registry:
             sessions=make_session_manager(config, SessionRepository(db)),
             flows=FlowRepository(db),
             codes=CodeRepository(db),
+            exchanges=ExchangeRepository(db),
             http=http,
             messages=messages,
             templates=templates,

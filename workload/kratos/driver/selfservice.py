@@ -15,6 +15,7 @@ from kratos.hydra import HydraClient
 from kratos.selfservice.flow.address_flow import disabled_routes
 from kratos.selfservice.flow.context import CookiePolicy, FlowContext
 from kratos.selfservice.flow.error_endpoint import error_routes
+from kratos.selfservice.flow.exchange import SessionTokenExchange
 from kratos.selfservice.flow.login import LoginEndpoints
 from kratos.selfservice.flow.logout import LogoutEndpoints
 from kratos.selfservice.flow.onetime import Digester
@@ -64,6 +65,9 @@ def flow_context(registry: Registry) -> FlowContext:
         ),
         flows=registry.flows,
         sessions=registry.sessions,
+        exchange=SessionTokenExchange(
+            registry.exchanges, registry.sessions.pool, registry.cipher, str(config.serve.public.base_url)
+        ),
     )
 
 
@@ -300,6 +304,7 @@ def public_routes(registry: Registry) -> list[Route]:
             context, registry.config.selfservice.flows.logout.after.default_browser_return_url
         ).routes(),
         *(flows.oidc_callback.routes() if flows.oidc_callback else []),
+        *(context.exchange.routes() if context.exchange else []),
         *error_routes(registry.flows),
         *webauthn_js_routes(),
     ]

@@ -188,6 +188,21 @@ selfservice_codes = Table(
     Index("ix_selfservice_codes_flow_id_purpose", "flow_id", "purpose"),
 )
 
+session_token_exchanges = Table(
+    "session_token_exchanges",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "flow_id", Uuid(), ForeignKey("selfservice_flows.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("init_code_digest", String(64), nullable=False, unique=True),
+    Column("return_to_code_digest", String(64), nullable=False),
+    Column("session_id", Uuid(), ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True),
+    Column("session_token", Text(), nullable=True),  # sealed with the cipher: shown again to the app
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 courier_messages = Table(
     "courier_messages",
     metadata,

@@ -16,6 +16,7 @@ from kratos.http.responses import JSONResponse, error_response, media_type
 from kratos.identity.model import Identity
 from kratos.schema import schema_url
 from kratos.selfservice.flow.errors import ReturnToForbidden
+from kratos.selfservice.flow.exchange import SessionTokenExchange
 from kratos.selfservice.flow.pool import FlowPool
 from kratos.session.manager import SessionManager
 from kratos.session.model import Device, Session
@@ -42,6 +43,7 @@ class FlowContext:
     cookies: CookiePolicy
     flows: FlowPool
     sessions: SessionManager
+    exchange: SessionTokenExchange | None = None  # native apps collecting a browser's session
 
     @property
     def csrf_cookie(self) -> str:

@@ -98,9 +98,16 @@ class FlowEndpoints:
         return response
 
     async def init_api(self, request: Request) -> Response:
-        """Start a flow for an app: no cookies, no CSRF."""
+        """Start a flow for an app: no cookies, no CSRF (``return_session_token_exchange_code``: its code)."""
         flow, _, _ = await self._new(request, FlowType.API)
-        return json(flow.to_json())
+        body = flow.to_json()
+        exchange = self.context.exchange
+        wanted = request.query_params.get("return_session_token_exchange_code", "").lower() == "true"
+        if wanted and exchange is not None and self.kind in (Kind.LOGIN, Kind.REGISTRATION):
+            body["session_token_exchange_code"] = await exchange.start(flow)
+            await self.context.flows.update(flow)
+            await exchange.store(flow)
+        return json(body)
 
     async def _new(self, request: Request, flow_type: FlowType) -> tuple[Flow, str, bool]:
         session = await self.context.sessions.optional(request.headers, request.cookies)

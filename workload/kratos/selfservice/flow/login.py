@@ -34,7 +34,14 @@ from kratos.selfservice.flow.oauth2 import (
     flow_fields,
     with_query,
 )
-from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
+from kratos.selfservice.flow.signin import (
+    Outcome,
+    answer,
+    handed_over,
+    return_url,
+    spa_redirect,
+    start_session,
+)
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import (
@@ -377,6 +384,8 @@ class LoginEndpoints(FlowEndpoints):
                 item for item in outcome.continue_with if item.get("action") != "redirect_browser_to"
             ]
             spa_redirect(request, flow, outcome, destination)
+        if (to_app := await handed_over(self.context, flow, outcome)) is not None:
+            return to_app
         return answer(self.context, request, flow, outcome, {}, destination)
 
     def _second_factor_required(self, request: Request, flow: Flow, outcome: Outcome) -> Response:

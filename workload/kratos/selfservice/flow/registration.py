@@ -27,7 +27,14 @@ from kratos.selfservice.flow.oauth2 import (
     challenge_of,
     flow_fields,
 )
-from kratos.selfservice.flow.signin import Outcome, answer, return_url, spa_redirect, start_session
+from kratos.selfservice.flow.signin import (
+    Outcome,
+    answer,
+    handed_over,
+    return_url,
+    spa_redirect,
+    start_session,
+)
 from kratos.selfservice.flow.verification import VerificationEndpoints
 from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import OnFirstScreen, RegistrationStrategy, ValidationFailed, chosen
@@ -167,7 +174,13 @@ class RegistrationEndpoints(FlowEndpoints):
         return duplicate_message(await hints_for(pool, await find_conflict(pool, identity)))
 
     async def register_identity(
-        self, request: Request, flow: Flow, method: str, identity: Identity, *, provider: str = ""
+        self,
+        request: Request,
+        flow: Flow,
+        method: str,
+        identity: Identity,
+        *,
+        provider: str = "",
     ) -> Response:
         """Store the new identity ``method`` made, sign it in (the ``session`` hook) and answer.
 
@@ -212,6 +225,8 @@ class RegistrationEndpoints(FlowEndpoints):
         flow.state = "passed_challenge"
         flow.active = method
         await self.context.flows.update(flow)
+        if (to_app := await handed_over(self.context, flow, outcome)) is not None:
+            return to_app
         body_out: dict[str, Any] = {
             "identity": identity.to_json(self.context.schema_url(identity), admin=False)
         }

@@ -62,6 +62,14 @@ async def start_session(
     return session
 
 
+async def handed_over(context: FlowContext, flow: Flow, outcome: Outcome) -> Response | None:
+    """A browser that completed an app's flow goes back to the app, which collects the session by code."""
+    if flow.type != FlowType.API or context.exchange is None or outcome.session is None:
+        return None
+    target = await context.exchange.hand_over(flow, outcome.session, context.default_return_url)
+    return redirect(target) if target else None
+
+
 def answer(
     context: FlowContext,
     request: Request,

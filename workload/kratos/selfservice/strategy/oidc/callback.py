@@ -16,7 +16,8 @@ from starlette.routing import Route
 from kratos.http.errors import BadRequest, KratosError
 from kratos.selfservice.flow.context import FlowContext, redirect
 from kratos.selfservice.flow.errors import FlowExpired
-from kratos.selfservice.flow.model import Flow, Kind
+from kratos.selfservice.flow.exchange import IN_BROWSER
+from kratos.selfservice.flow.model import Flow, FlowType, Kind
 from kratos.selfservice.strategy.base import ValidationFailed, refusal
 from kratos.selfservice.strategy.oidc.completion import SocialSignIn
 from kratos.selfservice.strategy.oidc.provider import ProviderError
@@ -89,7 +90,10 @@ class OidcCallback:
                 "Please try again."
             )
         pending = PendingSignIn.of(flow)
-        self.sealer.check(state_param, state, pending, request.cookies.get(CONTINUITY_COOKIE))
+        exchange = self.context.exchange
+        for_app = flow.type == FlowType.API and exchange is not None and await exchange.has(flow)
+        cookie = request.cookies.get(CONTINUITY_COOKIE)
+        self.sealer.check(state_param, state, pending, cookie, cookie_required=not for_app)
         assert pending is not None
         if flow.is_expired():
             raise FlowExpired(flow.expires_at)
@@ -124,4 +128,8 @@ class OidcCallback:
         except ProviderError as exc:
             raise refusal(exc.reason) from None
         flow.active = "oidc"
-        return await self.completion.complete(request, flow, provider, claims, tokens, pending.traits)
+        in_browser = IN_BROWSER.set(True)
+        try:
+            return await self.completion.complete(request, flow, provider, claims, tokens, pending.traits)
+        finally:
+            IN_BROWSER.reset(in_browser)

@@ -170,7 +170,11 @@ class SocialSignIn:
                 address.mark_verified()
         try:
             return await registration.register_identity(
-                request, flow, METHOD, identity, provider=provider.config.id
+                request,
+                flow,
+                METHOD,
+                identity,
+                provider=provider.config.id,
             )
         except DuplicateIdentifier:
             return await self._offer_linking(request, flow, identity, provider, link)
@@ -280,6 +284,8 @@ class SocialSignIn:
                 successor.extra[key] = flow.extra[key]
         successor.active = METHOD
         await endpoints.context.flows.create(successor)
+        if endpoints.context.exchange is not None:
+            await endpoints.context.exchange.move(flow, successor)
         _CURRENT.set(successor)
         return successor
 

@@ -143,13 +143,24 @@ class StateSealer:
             raise invalid_state() from None
 
     def check(
-        self, state_param: str, state: State, pending: PendingSignIn | None, cookie: str | None
+        self,
+        state_param: str,
+        state: State,
+        pending: PendingSignIn | None,
+        cookie: str | None,
+        *,
+        cookie_required: bool = True,
     ) -> None:
-        """Refuse a callback whose browser or flow does not belong to ``state``."""
-        if not cookie:
-            raise not_resumable()
-        if not any(hmac.compare_digest(cookie, self._sign(key, state_param)) for key in self.keys):
-            raise cookie_mismatch()
+        """Refuse a callback whose browser or flow does not belong to ``state``.
+
+        An app's flow with a session token exchange is completed in a browser that never saw the flow: there
+        the state's token alone binds the callback (the session goes only to the holder of the init code).
+        """
+        if cookie_required or cookie:
+            if not cookie:
+                raise not_resumable()
+            if not any(hmac.compare_digest(cookie, self._sign(key, state_param)) for key in self.keys):
+                raise cookie_mismatch()
         if pending is None or not hmac.compare_digest(pending.token_digest, _digest(state.token)):
             raise cookie_mismatch()  # the flow started another sign-in since, or this one was used
 
