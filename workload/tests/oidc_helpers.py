@@ -32,7 +32,9 @@ local verified = 'email' in claims && std.get(claims, 'email_verified', false);
 """
 
 
-def oidc_config(provider: OpenIdProvider, **overrides: Any) -> dict[str, Any]:
+def oidc_config(
+    provider: OpenIdProvider, *, also: list[dict[str, Any]] | None = None, **overrides: Any
+) -> dict[str, Any]:
     """The server's config: the loopback provider, a session after social registration."""
     entry = {
         "id": PROVIDER_ID,
@@ -51,7 +53,7 @@ def oidc_config(provider: OpenIdProvider, **overrides: Any) -> dict[str, Any]:
             "ciphers": {"algorithm": "xchacha20-poly1305"},
             "secrets": {"cipher": [CIPHER_SECRET]},
             "selfservice": {
-                "methods": {"oidc": {"enabled": True, "config": {"providers": [entry]}}},
+                "methods": {"oidc": {"enabled": True, "config": {"providers": [entry, *(also or [])]}}},
                 "flows": {"registration": {"after": {"oidc": {"hooks": [{"hook": "session"}]}}}},
             },
         },
@@ -65,10 +67,14 @@ def oidc_server(
     *,
     database: str | None = None,
     config: dict[str, Any] | None = None,
+    also: list[dict[str, Any]] | None = None,
     **overrides: Any,
 ) -> Iterator[KratosProcess]:
-    """A running server whose client is registered at ``provider`` (``config``: more of its config)."""
-    full = merged(oidc_config(provider, **overrides), config or {})
+    """A running server whose client is registered at ``provider``.
+
+    ``config``: more of its config; ``also``: more providers.
+    """
+    full = merged(oidc_config(provider, also=also, **overrides), config or {})
     for server in running_kratos(request, tmp_path_factory, full, database=database):
         callback = f"{server.public_url}/self-service/methods/oidc/callback/{PROVIDER_ID}"
         provider.add_client(CLIENT_ID, CLIENT_SECRET, [callback, callback.rsplit("/", 1)[0]])

@@ -38,7 +38,17 @@ def identifier_first(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, provider: OpenIdProvider
 ) -> Iterator[KratosProcess]:
     style = {"selfservice": {"flows": {"login": {"style": "identifier_first"}}}}
-    yield from oidc_server(request, tmp_path_factory, provider, database="sqlite", config=style)
+    offline = {  # an issuer nobody answers for
+        "id": "offline",
+        "provider": "generic",
+        "client_id": "c",
+        "client_secret": "s",
+        "issuer_url": "http://127.0.0.1:9/issuer",
+        "mapper_url": "base64://e30=",
+    }
+    yield from oidc_server(
+        request, tmp_path_factory, provider, database="sqlite", config=style, also=[offline]
+    )
 
 
 @pytest.fixture
@@ -337,7 +347,7 @@ def settings_buttons(flow: dict[str, Any]) -> list[tuple[str, str]]:
 def test_settings_link_and_unlink_never_the_last_way_in(
     server: KratosProcess, provider: OpenIdProvider, browser: Browser
 ) -> None:
-    new_user(provider)
+    user = new_user(provider)
     browser.sign_in_with_provider("registration")
     identity_id = browser.whoami().json()["identity"]["id"]
     flow = browser.start("settings")
@@ -367,7 +377,7 @@ def test_settings_link_and_unlink_never_the_last_way_in(
     kind, done = browser.ui_flow(back)
     assert (kind, done["state"], messages(done)) == ("settings", "success", [1050001])
     assert identity_of(server, identity_id)["credentials"]["oidc"]["identifiers"] == [
-        f"{PROVIDER_ID}:{provider.user['sub']}"
+        f"{PROVIDER_ID}:{user['sub']}"
     ]
 
 
@@ -380,7 +390,7 @@ def test_identifier_first_offers_providers_first_then_only_the_linked_ones(
         user = new_user(provider)
         first = linked.start("login")
         assert [n["attributes"]["name"] for n in first["ui"]["nodes"]] == [
-            "identifier", "method", "csrf_token", "provider",
+            "identifier", "method", "provider", "provider", "csrf_token",
         ]  # fmt: skip
         assert linked.follow(linked.submit(first, provider=PROVIDER_ID)).headers["location"] == UI + "/"
     finally:
@@ -477,3 +487,21 @@ def test_an_app_signs_in_through_the_system_browser_and_exchanges_its_code(
     missing = exchange(init_code=init_code)
     assert missing.status_code == 400
     assert missing.json()["error"]["reason"] == '"init_code" and "return_to_code" query params must be set'
+
+
+def test_a_provider_that_cannot_be_reached_is_an_error_as_upstream(identifier_first: KratosProcess) -> None:
+    """Its discovery fails when the button is pressed: 500 invalid_configuration, no trip to it."""
+    browser = Browser(identifier_first)
+    try:
+        flow = browser.start("login")
+        answer = browser.submit(flow, provider="offline")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith(UI + "/error?id=")
+        error = httpx.get(
+            f"{identifier_first.public_url}/self-service/errors",
+            params={"id": query(answer.headers["location"])["id"]},
+        ).json()["error"]
+        assert (error["code"], error["id"]) == (500, "invalid_configuration")
+        assert error["reason"].startswith("Unable to initialize OpenID Connect Provider: ")
+    finally:
+        browser.close()

@@ -86,6 +86,14 @@ def text_node(node_id: str, group: str, text: Message, label: Message) -> Node:
     return Node("text", group, {"text": text.to_dict(), "id": node_id}, label=label)
 
 
+SOCIAL_GROUP = "oidc"
+
+
+def social_first(nodes: list[Node]) -> list[Node]:
+    """Social sign-in buttons ahead of the other nodes, each side in its order, as upstream's forms start."""
+    return [n for n in nodes if n.group == SOCIAL_GROUP] + [n for n in nodes if n.group != SOCIAL_GROUP]
+
+
 def csrf_node(token: str) -> Node:
     """The hidden ``csrf_token`` input (empty in API flows)."""
     return input_node("csrf_token", "default", "hidden", value=token, required=True)

@@ -55,7 +55,7 @@ from kratos.selfservice.strategy.profile.nodes import identifier_label
 from kratos.session.errors import aal2_login_url
 from kratos.session.manager import satisfies
 from kratos.session.model import AuthenticationMethod, Session
-from kratos.ui.node import Node, csrf_node, input_node, submit_node
+from kratos.ui.node import Node, csrf_node, input_node, social_first, submit_node
 from kratos.ui.text import message
 
 IDENTIFIER_FIRST = "identifier_first"
@@ -203,11 +203,11 @@ class LoginEndpoints(FlowEndpoints):
         flow.ui.nodes = [
             self._identifier_node(identifier, hidden=False),
             submit_node(IDENTIFIER_FIRST, IDENTIFIER_FIRST, 1070009),
-            csrf_node(flow.csrf_token),
         ]
         for strategy in self.strategies.values():  # social sign-in buttons are on the first screen too
             if isinstance(strategy, OnFirstScreen):
                 strategy.populate_login(flow, self.schemas.default)
+        flow.ui.nodes.append(csrf_node(flow.csrf_token))  # last, as upstream orders this screen
 
     def _methods(self, flow: Flow, identifier: str | None = None) -> None:
         """Every method's form; with ``identifier``, the second screen of ``identifier_first``."""
@@ -219,6 +219,7 @@ class LoginEndpoints(FlowEndpoints):
                 self._identifier_node(identifier, hidden=True),
                 *(node for node in flow.ui.nodes if node.name != "identifier"),
             ]
+        flow.ui.nodes = social_first(flow.ui.nodes)
 
     async def _identify(self, flow: Flow, identifier: Any) -> None:
         """Go on to the methods, or say the account is unknown (unless enumeration is mitigated)."""

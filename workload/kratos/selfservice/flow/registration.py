@@ -40,7 +40,7 @@ from kratos.selfservice.hook.executor import FlowHooks
 from kratos.selfservice.strategy.base import OnFirstScreen, RegistrationStrategy, ValidationFailed, chosen
 from kratos.selfservice.strategy.profile.nodes import coerce_traits, lookup, trait_nodes
 from kratos.session.model import AuthenticationMethod, Session
-from kratos.ui.node import csrf_node, submit_node
+from kratos.ui.node import csrf_node, social_first, submit_node
 from kratos.ui.text import Message, message
 
 PROFILE = "profile"
@@ -110,6 +110,7 @@ class RegistrationEndpoints(FlowEndpoints):
         for strategy in self.strategies.values():  # social sign-up needs no traits first
             if isinstance(strategy, OnFirstScreen):
                 strategy.populate_registration(flow, self.schema())
+        flow.ui.nodes = social_first(flow.ui.nodes)
         flow.internal.pop("traits", None)
 
     def _credentials_screen(self, flow: Flow, traits: Any, *, hidden: bool) -> None:
@@ -122,6 +123,7 @@ class RegistrationEndpoints(FlowEndpoints):
             strategy.populate_registration(flow, self.schema())
         if hidden:
             flow.ui.nodes.append(submit_node(PROFILE, "previous", 1040008, name="screen"))
+        flow.ui.nodes = social_first(flow.ui.nodes)
 
     async def complete(
         self, request: Request, flow: Flow, body: dict[str, Any], session: Session | None

@@ -276,7 +276,12 @@ class OpenIdProvider(OAuth2Provider):
         async with self._lock:
             issuer = self.issuer().rstrip("/")
             url = f"{issuer}/.well-known/openid-configuration"
-            answer = await self.request("GET", url, headers={"Accept": "application/json"})
+            try:
+                answer = await self.request("GET", url, headers={"Accept": "application/json"})
+            except ProviderError as unreachable:
+                raise ProviderError(
+                    f"Unable to initialize OpenID Connect Provider: {unreachable.reason}", "misconfiguration"
+                ) from None
             if answer.status_code != 200:
                 raise ProviderError(
                     f"Unable to initialize OpenID Connect Provider: {answer.status_code} "

@@ -44,7 +44,9 @@ def provider_failure(error: ProviderError) -> KratosError:
     if error.kind == "forbidden":
         return Forbidden(error.reason)
     if error.kind == "misconfiguration":
-        return KratosError(error.reason, message="invalid configuration", status=500)
+        return KratosError(
+            error.reason, message="Invalid configuration", error_id="invalid_configuration", status=500
+        )
     return BadRequest(error.reason)
 
 
@@ -166,6 +168,8 @@ class OidcStrategy:
                 forced=forced,
             )
         except ProviderError as exc:
+            if exc.kind == "misconfiguration":  # the provider cannot even be reached: an error, as upstream
+                raise provider_failure(exc) from None
             raise refusal(exc.reason) from None
         flow.internal[FLOW_KEY] = pending.to_storage()
         flow.active = METHOD
