@@ -35,14 +35,6 @@ class ExchangeRepository:
                 )
             )
 
-    async def for_flow(self, flow_id: uuid.UUID) -> Exchange | None:
-        """The flow's exchange."""
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(sa.select(session_token_exchanges).where(_x.flow_id == flow_id))
-            ).first()
-        return _exchange(row) if row else None
-
     async def attach(self, flow_id: uuid.UUID, session_id: uuid.UUID, sealed_token: str) -> None:
         """Record the session the flow's browser signed in to."""
         async with self.db.transaction() as conn:

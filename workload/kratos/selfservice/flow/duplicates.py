@@ -62,7 +62,9 @@ async def hints_for(pool: IdentityPool, conflict: Conflict) -> Hints:
     hints = Hints(identifier=conflict.identifier.strip())
     if conflict.existing is None:
         return hints
-    existing = await pool.get(conflict.existing.id) or conflict.existing  # with its credentials
+    existing = conflict.existing
+    if not existing.credentials:  # found by an address: read without its credentials
+        existing = await pool.get(existing.id) or existing
     for kind in sorted(existing.credentials):
         credential = existing.credentials[kind]
         config = credential.config if isinstance(credential.config, dict) else {}

@@ -106,7 +106,6 @@ class FlowEndpoints:
         if wanted and exchange is not None and self.kind in (Kind.LOGIN, Kind.REGISTRATION):
             body["session_token_exchange_code"] = await exchange.start(flow)
             await self.context.flows.update(flow)
-            await exchange.store(flow)
         return json(body)
 
     async def _new(self, request: Request, flow_type: FlowType) -> tuple[Flow, str, bool]:
@@ -202,11 +201,12 @@ class FlowEndpoints:
                     messages=[message(4000001, _API_COOKIE_REASON, reason=_API_COOKIE_REASON)]
                 )
             flow.transient_payload = body.get("transient_payload")  # each submission brings its own
-            return await self.complete(request, flow, body, session)
-        except Handover as handover:
-            flow.updated_at = utcnow()
-            await self.context.flows.update(flow)
-            return await handover.respond(request, flow)
+            try:
+                return await self.complete(request, flow, body, session)
+            except Handover as handover:  # its answer's failures are answered as the flow's own, below
+                flow.updated_at = utcnow()
+                await self.context.flows.update(flow)
+                return await handover.respond(request, flow)
         except ValidationFailed as failure:
             return await self.show_again(request, flow, failure)
         except KratosError as error:

@@ -49,10 +49,6 @@ class ExchangePool(Protocol):
         """A new exchange for ``flow_id``."""
         ...
 
-    async def for_flow(self, flow_id: uuid.UUID) -> Exchange | None:
-        """The flow's exchange."""
-        ...
-
     async def attach(self, flow_id: uuid.UUID, session_id: uuid.UUID, sealed_token: str) -> None:
         """Record the session the flow's browser signed in to."""
         ...
@@ -83,21 +79,19 @@ class SessionTokenExchange:
         self.public_base_url = public_base_url
 
     async def start(self, flow: Flow) -> str:
-        """Codes for a new API flow (before it is stored): the init code, for the app."""
+        """Codes for a new, stored API flow; the init code, for the app.
+
+        The flow keeps the return-to code: store it again.
+        """
         init_code, return_to_code = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         flow.internal[RETURN_TO_CODE] = return_to_code
-        flow.internal["exchange_init_digest"] = digest(init_code)
+        await self.pool.create(flow.id, digest(init_code), digest(return_to_code))
         return init_code
 
-    async def store(self, flow: Flow) -> None:
-        """Keep the exchange of a flow just stored."""
-        return_to_code = flow.internal.get(RETURN_TO_CODE)
-        if return_to_code:
-            await self.pool.create(flow.id, flow.internal["exchange_init_digest"], digest(return_to_code))
-
-    async def has(self, flow: Flow) -> bool:
+    @staticmethod
+    def started_for(flow: Flow) -> bool:
         """Whether the flow was started for an exchange (its browser needs no continuity cookie)."""
-        return bool(flow.internal.get(RETURN_TO_CODE)) and await self.pool.for_flow(flow.id) is not None
+        return bool(flow.internal.get(RETURN_TO_CODE))
 
     async def hand_over(self, flow: Flow, session: Session, fallback_url: str) -> str | None:
         """Keep the new session for the app; where the browser goes (``return_to`` with ``code``).
@@ -115,10 +109,8 @@ class SessionTokenExchange:
 
     async def move(self, old: Flow, new: Flow) -> None:
         """The exchange follows the flow into its successor."""
-        for key in (RETURN_TO_CODE, "exchange_init_digest"):
-            if key in old.internal:
-                new.internal[key] = old.internal[key]
         if RETURN_TO_CODE in old.internal:
+            new.internal[RETURN_TO_CODE] = old.internal[RETURN_TO_CODE]
             await self.pool.move(old.id, new.id)
 
     def routes(self) -> list[Route]:

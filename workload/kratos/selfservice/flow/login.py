@@ -110,7 +110,7 @@ class LoginEndpoints(FlowEndpoints):
             login_request = await self.hydra.login_request(challenge)
             session = await self.context.sessions.optional(request.headers, request.cookies)
             if login_request.skip and session is not None:
-                destination = await self._accept(challenge, session)
+                destination = await accept(self.hydra, challenge, session, self.context.sessions)
                 return _completed(request, destination)
             params = {} if login_request.skip else {"refresh": "true"}
             if self.override_return_to and login_request.request_url:
@@ -122,16 +122,6 @@ class LoginEndpoints(FlowEndpoints):
                 CURRENT.reset(token)
         except KratosError as error:
             return await self.browser_failure(request, error)
-
-    async def _accept(self, challenge: str, session: Session) -> str:
-        assert self.hydra is not None
-        return await accept(
-            self.hydra,
-            challenge,
-            session,
-            persistent=self.context.sessions.cookie.persistent,
-            lifespan_seconds=int(self.context.sessions.lifespan.total_seconds()),
-        )
 
     async def prepare(self, request: Request, flow_type: FlowType, session: Session | None) -> dict[str, Any]:
         """A second login needs ``refresh=true``; ``aal=aal2`` steps an aal1 session up."""
@@ -271,7 +261,6 @@ class LoginEndpoints(FlowEndpoints):
         session: Session | None,
         *,
         provider: str = "",
-        aal: str = AAL1,
     ) -> Response:
         """Finish a first-factor login of ``identity`` (a refresh of ``session`` if the flow asks one)."""
         if identity.state != State.ACTIVE:
@@ -282,14 +271,14 @@ class LoginEndpoints(FlowEndpoints):
             raise ValidationFailed(messages=[message(4000010)])
         if flow.extra.get("refresh") and session is not None:
             await self.context.sessions.add_method(
-                session, method, aal, device=device(request), provider=provider
+                session, method, AAL1, device=device(request), provider=provider
             )
             session.identity = identity
             return await self._finish(request, flow, method, identity, session, new_session=False)
         await self._refresh_available_aal(identity)
         revoke = self.hooks.enabled(method, "revoke_active_sessions")
         signed_in = await start_session(
-            self.context, request, identity, AuthenticationMethod(method, aal, provider=provider), revoke
+            self.context, request, identity, AuthenticationMethod(method, AAL1, provider=provider), revoke
         )
         await self._link_pending(flow, identity, signed_in)
         return await self._finish(request, flow, method, identity, signed_in, new_session=True)
@@ -380,7 +369,7 @@ class LoginEndpoints(FlowEndpoints):
             return self._second_factor_required(request, flow, outcome)
         challenge = flow.extra.get(CHALLENGE)
         if challenge and self.hydra is not None:  # Hydra asked for this login: accept it, go back there
-            destination = await self._accept(challenge, signed_in)
+            destination = await accept(self.hydra, challenge, signed_in, self.context.sessions)
             outcome.continue_with = [
                 item for item in outcome.continue_with if item.get("action") != "redirect_browser_to"
             ]

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from kratos.http.errors import BadRequest, KratosError
+from kratos.session.manager import SessionManager
 from kratos.session.model import Session
 
 CHALLENGE, LOGIN_REQUEST = "oauth2_login_challenge", "oauth2_login_request"
@@ -103,19 +104,18 @@ def flow_fields() -> dict[str, Any]:
     return {CHALLENGE: login_request.challenge, LOGIN_REQUEST: login_request.raw}
 
 
-async def accept(
-    hydra: LoginChallenges, challenge: str, session: Session, *, persistent: bool, lifespan_seconds: int
-) -> str:
+async def accept(hydra: LoginChallenges, challenge: str, session: Session, sessions: SessionManager) -> str:
     """Accept Hydra's login for the session's identity; Hydra's ``redirect_to``.
 
-    The ACR is the session's AAL (``aal1``/``aal2``), so OAuth2 clients can ask for a second factor.
+    Remembered as the session cookie is (persistent, for the session lifespan). The ACR is the session's AAL
+    (``aal1``/``aal2``), so OAuth2 clients can ask for a second factor.
     """
     return await hydra.accept_login(
         challenge,
         subject=str(session.identity_id),
         session_id=str(session.id),
-        remember=persistent,
-        remember_for=lifespan_seconds,
+        remember=sessions.cookie.persistent,
+        remember_for=int(sessions.lifespan.total_seconds()),
         amr=[method.method for method in session.authentication_methods],
         acr=session.aal,  # the session's assurance level (upstream sends none)
     )

@@ -217,13 +217,7 @@ class RegistrationEndpoints(FlowEndpoints):
                 destination = verify["flow"]["url"] or destination
         challenge = flow.extra.get(CHALLENGE)
         if challenge and self.hydra is not None and new_session is not None:  # Hydra asked: accept there
-            destination = await accept(
-                self.hydra,
-                challenge,
-                new_session,
-                persistent=self.context.sessions.cookie.persistent,
-                lifespan_seconds=int(self.context.sessions.lifespan.total_seconds()),
-            )
+            destination = await accept(self.hydra, challenge, new_session, self.context.sessions)
         flow.state = "passed_challenge"
         flow.active = method
         await self.context.flows.update(flow)

@@ -25,14 +25,14 @@ from kratos.selfservice.strategy.oidc.providers import CALLBACK_PATH
 from kratos.selfservice.strategy.oidc.state import (
     CONTINUITY_COOKIE,
     FLOW_KEY,
+    REFUSAL_PREFIX,
     CallbackRefused,
     PendingSignIn,
     StateSealer,
+    invalid_state,
     missing_state,
 )
 from kratos.selfservice.strategy.oidc.strategy import OidcStrategy
-
-_PREFIX = "Unable to complete OpenID Connect flow because "
 
 
 class OidcCallback:
@@ -82,7 +82,7 @@ class OidcCallback:
                 "Unable to complete OpenID Connect flow: provider mismatch between internal state and URL."
             )
         if state.kind not in (Kind.LOGIN, Kind.REGISTRATION, Kind.SETTINGS):
-            raise CallbackRefused(_PREFIX + "the state parameter is invalid.")
+            raise invalid_state()
         flow = await self.context.flows.get(state.kind, state.flow_id)
         if flow is None:
             raise BadRequest(
@@ -91,7 +91,7 @@ class OidcCallback:
             )
         pending = PendingSignIn.of(flow)
         exchange = self.context.exchange
-        for_app = flow.type == FlowType.API and exchange is not None and await exchange.has(flow)
+        for_app = flow.type == FlowType.API and exchange is not None and exchange.started_for(flow)
         cookie = request.cookies.get(CONTINUITY_COOKIE)
         self.sealer.check(state_param, state, pending, cookie, cookie_required=not for_app)
         assert pending is not None
@@ -108,12 +108,12 @@ class OidcCallback:
         await self.context.flows.update(flow)
         if query.get("error"):
             raise refusal(
-                f'{_PREFIX}the OpenID Provider returned error "{query["error"]}": '
+                f'{REFUSAL_PREFIX}the OpenID Provider returned error "{query["error"]}": '
                 f"{query.get('error_description', '')}"
             )
         code = query.get("code") or query.get("authCode")
         if not code:
-            raise refusal(_PREFIX + "the OpenID Provider did not return the code query parameter.")
+            raise refusal(REFUSAL_PREFIX + "the OpenID Provider did not return the code query parameter.")
         session = await self.context.sessions.optional(request.headers, request.cookies)
         if session is not None and flow.kind != Kind.SETTINGS and not flow.extra.get("refresh"):
             return redirect(flow.return_to or self.context.default_return_url)

@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kratos.hash.cipher import Cipher
-from kratos.http.errors import KratosError
 from kratos.identity.errors import DuplicateIdentifier, InvalidIdentity
 from kratos.identity.manager import IdentityManager
 from kratos.identity.model import CredentialsType, Identity
@@ -295,9 +294,4 @@ def _go_quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def flow_error(error: ProviderError | KratosError) -> ValidationFailed:
-    """A failure shown in the flow as upstream shows provider errors (4000001)."""
-    return refusal(error.reason if isinstance(error, (ProviderError, KratosError)) else str(error))
-
-
-__all__ = ["SocialSignIn", "flow_error"]
+__all__ = ["SocialSignIn"]

@@ -230,10 +230,7 @@ class OAuth2Provider:
                 f"OpenID Connect provider returned a {answer.status_code} status code but 200 is expected.",
                 "upstream",
             )
-        try:
-            return orjson.loads(answer.content)
-        except orjson.JSONDecodeError:
-            raise ProviderError(f"The provider's {what} answer is not JSON", "upstream") from None
+        return json_document(answer, what)
 
 
 class OpenIdProvider(OAuth2Provider):
@@ -423,6 +420,14 @@ class OpenIdProvider(OAuth2Provider):
 
 
 _ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"]
+
+
+def json_document(answer: httpx.Response, what: str) -> Any:
+    """The answer's JSON (any shape); anything else is an upstream :class:`ProviderError`."""
+    try:
+        return orjson.loads(answer.content)
+    except orjson.JSONDecodeError:
+        raise ProviderError(f"The provider's {what} answer is not JSON", "upstream") from None
 
 
 def json_object(answer: httpx.Response, what: str) -> dict[str, Any]:

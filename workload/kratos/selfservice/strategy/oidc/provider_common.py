@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import httpx
-import orjson
-
 from kratos.selfservice.strategy.oidc.claims import Claims
-from kratos.selfservice.strategy.oidc.provider import Endpoints, OAuth2Provider, ProviderError, TokenSet
+from kratos.selfservice.strategy.oidc.provider import (
+    Endpoints,
+    OAuth2Provider,
+    ProviderError,
+    TokenSet,
+)
 
 SCOPE_MISSING = (
     "Unable to finish because one or more permissions were not granted. "
@@ -39,14 +41,6 @@ def require_scopes(granted: set[str], wanted: Iterable[str]) -> None:
     """Refuse when a configured scope was not granted, as upstream."""
     if any(scope not in granted for scope in wanted):
         raise ProviderError(SCOPE_MISSING)
-
-
-def json_document(answer: httpx.Response, what: str) -> Any:
-    """The answer's JSON (any shape); anything else is an upstream :class:`ProviderError`."""
-    try:
-        return orjson.loads(answer.content)
-    except orjson.JSONDecodeError:
-        raise ProviderError(f"The provider's {what} answer is not JSON", "upstream") from None
 
 
 def text(document: Any, *path: str) -> str:

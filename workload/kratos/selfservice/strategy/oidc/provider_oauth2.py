@@ -13,12 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from kratos.selfservice.strategy.oidc.claims import Claims
-from kratos.selfservice.strategy.oidc.provider import Endpoints, OpenIdProvider, ProviderError, TokenSet
+from kratos.selfservice.strategy.oidc.provider import (
+    Endpoints,
+    OpenIdProvider,
+    ProviderError,
+    TokenSet,
+    json_document,
+)
 from kratos.selfservice.strategy.oidc.provider_common import (
     FixedEndpoints,
     flag,
     granted_scopes,
-    json_document,
     require_scopes,
     text,
     unix_time,

@@ -26,7 +26,7 @@ from kratos.selfservice.flow.model import Flow, Kind
 CONTINUITY_COOKIE = "ory_kratos_continuity"
 FLOW_KEY = "oidc"  # flow.internal[FLOW_KEY]: the pending sign-in
 
-_PREFIX = "Unable to complete OpenID Connect flow because "
+REFUSAL_PREFIX = "Unable to complete OpenID Connect flow because "
 
 
 class CallbackRefused(BadRequest):
@@ -38,12 +38,12 @@ class CallbackRefused(BadRequest):
 
 def missing_state() -> CallbackRefused:
     """The provider sent no ``state``."""
-    return CallbackRefused(_PREFIX + "the OpenID Provider did not return the state query parameter.")
+    return CallbackRefused(REFUSAL_PREFIX + "the OpenID Provider did not return the state query parameter.")
 
 
 def invalid_state() -> CallbackRefused:
     """A ``state`` we did not seal."""
-    return CallbackRefused(_PREFIX + "the state parameter is invalid.")
+    return CallbackRefused(REFUSAL_PREFIX + "the state parameter is invalid.")
 
 
 def not_resumable() -> CallbackRefused:
@@ -58,7 +58,8 @@ def not_resumable() -> CallbackRefused:
 def cookie_mismatch() -> CallbackRefused:
     """The continuity cookie belongs to another sign-in."""
     return CallbackRefused(
-        _PREFIX + "the query state parameter does not match the state parameter from the session cookie."
+        REFUSAL_PREFIX
+        + "the query state parameter does not match the state parameter from the session cookie."
     )
 
 

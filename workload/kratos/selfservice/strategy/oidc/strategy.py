@@ -18,7 +18,7 @@ from kratos.schema import IdentitySchema
 from kratos.selfservice.flow.context import error_json, redirect, wants_json
 from kratos.selfservice.flow.errors import BrowserLocationChangeRequired
 from kratos.selfservice.flow.model import Flow, FlowType
-from kratos.selfservice.strategy.base import Handover, SettingsUpdate, ValidationFailed, refusal, text_field
+from kratos.selfservice.strategy.base import Handover, SettingsUpdate, missing, refusal, text_field
 from kratos.selfservice.strategy.oidc.nodes import GROUP, LINK, SIGN_IN, SIGN_UP, UNLINK, provider_button
 from kratos.selfservice.strategy.oidc.provider import OAuth2Provider, ProviderError
 from kratos.selfservice.strategy.oidc.state import CONTINUITY_COOKIE, FLOW_KEY, StateSealer
@@ -213,17 +213,11 @@ class OidcStrategy:
 
     def _provider(self, provider_id: str) -> OAuth2Provider:
         if not provider_id:
-            raise ValidationFailed(fields=[("provider", _missing("provider"))])
+            raise missing("provider")
         provider = self.providers.get(provider_id)
         if provider is None:
             raise NotFound(f'OpenID Connect Provider "{provider_id}" is unknown or has not been configured')
         return provider
-
-
-def _missing(name: str) -> Any:
-    from kratos.ui.text import message
-
-    return message(4000002, f"Property {name} is missing.", property=name)
 
 
 def _upstream_parameters(body: dict[str, Any]) -> dict[str, str]:
