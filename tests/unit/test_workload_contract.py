@@ -213,3 +213,11 @@ def test_external_idps_and_hydra_start_the_workload(tmp_path: Path) -> None:
     assert callbacks == [303] * len(providers)  # a callback without state: the error UI, as upstream
     assert challenge.status_code == 500, challenge.text
     assert challenge.json()["error"]["reason"] == "Unable to get OAuth 2.0 Login Challenge."
+
+
+def test_the_charm_accepts_exactly_the_provider_types_the_workload_builds() -> None:
+    """The charm's copy of the list (it cannot import the workload in production) stays the workload's."""
+    from integrations.identity import SUPPORTED_PROVIDERS
+
+    providers = pytest.importorskip("kratos.selfservice.strategy.oidc.providers")
+    assert set(providers.PROVIDER_TYPES) == SUPPORTED_PROVIDERS

@@ -43,7 +43,10 @@ def server(
     }
     for running in oidc_server(request, tmp_path_factory, provider, database="sqlite", config=hydra_config):
         hydra_pages.forward["/login"] = f"{running.public_url}/self-service/login/browser"
-        yield running
+        try:
+            yield running
+        finally:  # Hydra and its pages are shared by the session: leave them as found
+            del hydra_pages.forward["/login"]
 
 
 @pytest.fixture(scope="module")
